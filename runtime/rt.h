@@ -1,0 +1,151 @@
+/* rt.h - the greenrun runtime: green threads, their scheduler and their waits.
+ *
+ * One managed OS thread runs many green threads (gt), each on its own fcontext
+ * stack, plus one hub context that runs the libuv loop. A green thread runs until
+ * it parks (waits for something) or yields; the next runnable one is switched to
+ * directly, and the hub runs only when nothing is runnable or when I/O has not
+ * been polled for a while.
+ *
+ * Everything that waits is built from three pieces:
+ *   - gt_park() / gt_park_until(): stop running until gt_unpark() or a deadline;
+ *   - wait queues (gt_waitq): FIFO lists of parked threads, stored wherever the
+ *     caller likes (inside a pthread_mutex_t, say), nodes on the waiters' stacks;
+ *   - fd waits (fdw_*): readiness of a file descriptor through one uv_poll_t per
+ *     fd, kept registered while the fd lives.
+ *
+ * The runtime knows nothing about libc interposition. The one thing it shares
+ * with its caller is rt_mode: RT_MODE_GREEN while program code runs on a green
+ * thread, RT_MODE_OFF everywhere else (the hub, OS threads the runtime does not
+ * manage, before start-up, and while the runtime itself calls libuv or libc).
+ */
+#ifndef GREENRUN_RT_H
+#define GREENRUN_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rt_mode { RT_MODE_OFF = 0, RT_MODE_GREEN = 1 };
+
+/* Thread-local, zero (off) in every OS thread the runtime did not adopt. */
+extern __thread int rt_mode __attribute__((tls_model("initial-exec")));
+
+static inline bool rt_green(void)
+{
+    return __builtin_expect(rt_mode == RT_MODE_GREEN, 1);
+}
+
+struct rt_config {
+    size_t default_stack_size;  /* for threads that do not ask; 0 = RLIMIT_STACK */
+    bool debug;                 /* diagnostics on stderr */
+};
+
+/* Adopt the calling OS thread: its current context becomes the first green
+ * thread and a hub is created. Returns 0 or an errno value. */
+int rt_start(const struct rt_config *cfg);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t rt_now(void);
+/* The deadline `ns` from now, saturating: a wait that long never ends. */
+uint64_t rt_deadline_after(uint64_t ns);
+
+/* ---- green threads ---- */
+
+typedef struct gt gt_t;
+
+struct gt_attr {
+    size_t stack_size;          /* 0 = the configured default */
+    size_t guard_size;          /* 0 = one page */
+    bool detached;
+};
+
+typedef void *(*gt_fn)(void *);
+
+int gt_spawn(gt_t **out, const struct gt_attr *attr, gt_fn fn, void *arg);
+gt_t *gt_self(void);
+uint64_t gt_id(const gt_t *g);
+_Noreturn void gt_exit(void *result);
+int gt_join(gt_t *g, void **result);       /* 0, EDEADLK, EINVAL */
+int gt_detach(gt_t *g);                    /* 0, EINVAL */
+void gt_yield(void);
+
+/* Parking. `what` names the wait in a deadlock report ("mutex 0x...").
+ * gt_park_until() returns 0 when unparked, ETIMEDOUT when the deadline (rt_now()
+ * time, 0 = none) passed first. A thread parked with a deadline or on an fd can
+ * be woken from outside; one parked without either only by another thread. */
+void gt_park(const char *what, const void *obj);
+int gt_park_until(uint64_t deadline, const char *what, const void *obj);
+/* Make a parked thread runnable; false if it was not parked. */
+bool gt_unpark(gt_t *g);
+bool gt_parked(const gt_t *g);
+
+/* Sleep for `ns` nanoseconds (0 = yield). */
+void gt_sleep(uint64_t ns);
+
+/* ---- wait queues ---- */
+
+struct gt_waiter {
+    struct gt_waiter *next, *prev;
+    gt_t *g;
+};
+
+/* Two pointers, all-zero when empty, so it fits inside zero-initialised storage. */
+struct gt_waitq {
+    struct gt_waiter *head, *tail;
+};
+
+void gt_waitq_push(struct gt_waitq *q, struct gt_waiter *w, gt_t *g);
+struct gt_waiter *gt_waitq_pop(struct gt_waitq *q);
+void gt_waitq_remove(struct gt_waitq *q, struct gt_waiter *w);
+bool gt_waitq_linked(const struct gt_waitq *q, const struct gt_waiter *w);
+
+/* ---- fd waits ---- */
+
+enum fdw_kind {
+    FDW_UNKNOWN = 0,
+    FDW_PLAIN,      /* regular file, directory, block device, or bad fd: no waiting */
+    FDW_SOCKET,     /* socket: MSG_DONTWAIT and RWF_NOWAIT work */
+    FDW_NOWAIT,     /* pipe, eventfd, ...: RWF_NOWAIT works */
+    FDW_POLLED,     /* tty, FIFO, ...: pollable, but only readiness tells */
+};
+
+enum { FDW_READ = 1, FDW_WRITE = 2 };
+
+/* What the runtime knows of one fd; valid until the fd is forgotten. */
+struct fdw_info {
+    enum fdw_kind kind;
+    bool nonblock;              /* the program's own view of O_NONBLOCK */
+    uint64_t rcvtimeo, sndtimeo;    /* a socket's SO_RCVTIMEO/SO_SNDTIMEO, ns; 0 = none */
+};
+
+/* Look up or learn (fstat + F_GETFL on first contact) what an fd is. */
+struct fdw_info *fdw_info(int fd);
+/* What is known of fd, without asking the kernel; NULL if nothing. */
+struct fdw_info *fdw_peek(int fd);
+/* Record what is known without asking the kernel (a socket just created). */
+struct fdw_info *fdw_learn(int fd, enum fdw_kind kind, bool nonblock);
+/* The fd is about to be closed or replaced: wake its waiters with EBADF and
+ * release its poll handle. */
+void fdw_forget(int fd);
+void fdw_forget_range(unsigned first, unsigned last);
+
+/* Wait until fd is ready for `events` (FDW_READ/FDW_WRITE) or the deadline (0 =
+ * none) passes. Returns 0 when ready (or possibly ready: retry the operation),
+ * ETIMEDOUT, or EBADF when the fd was closed meanwhile. */
+int fdw_wait(int fd, int events, uint64_t deadline);
+
+/* Wait on several fds at once (poll, select). */
+struct fdw_req {
+    int fd;
+    int events;                 /* FDW_READ | FDW_WRITE */
+};
+int fdw_wait_many(const struct fdw_req *reqs, int n, uint64_t deadline);
+
+/* ---- statistics (GREENRUN_DEBUG) ---- */
+
+struct rt_stats {
+    uint64_t spawned, switches, hub_runs, live, peak_live;
+};
+void rt_get_stats(struct rt_stats *st);
+
+#endif

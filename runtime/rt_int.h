@@ -1,0 +1,121 @@
+/* rt_int.h - runtime internals shared by the files of runtime/. Not for shim/. */
+#ifndef GREENRUN_RT_INT_H
+#define GREENRUN_RT_INT_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "rt.h"
+
+/* Boost.Context's fcontext assembly (linked statically from libboost_context.a). */
+typedef void *fcontext_t;
+typedef struct {
+    fcontext_t fctx;
+    void *data;
+} transfer_t;
+transfer_t jump_fcontext(fcontext_t const to, void *vp);
+fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
+
+enum gt_state { GT_RUNNING, GT_RUNNABLE, GT_PARKED, GT_DONE };
+
+/* A stack carved from the stack region: [base, base + guard) is the guard,
+ * [base + guard, base + size) is usable. */
+struct rt_stack {
+    char *base;
+    size_t size;                /* whole slot, guard included */
+    size_t guard;
+    struct rt_stack *next;      /* cache free list */
+};
+
+struct gt {
+    fcontext_t ctx;             /* saved context while not running */
+    enum gt_state state;
+    int saved_errno;
+    gt_t *next;                 /* run queue link */
+    gt_t *all_next, *all_prev;  /* every live thread, for the deadlock report */
+
+    gt_fn fn;
+    void *arg;
+    void *result;
+    gt_t *joiner;               /* thread parked in gt_join on us */
+    bool detached, joined;
+
+    struct rt_stack stack;      /* base == NULL: not ours (main thread, hub) */
+    uint64_t id;
+
+    /* Timed park: position in the deadline heap (0 = not in it). */
+    uint64_t deadline;
+    size_t heap_index;
+    int wake_reason;            /* 0 or ETIMEDOUT */
+
+    /* Outside wake-ups this thread waits for (fd, deadline): deadlock check. */
+    bool waits_outside;
+    const char *wait_what;      /* for the deadlock report */
+    const void *wait_obj;
+};
+
+struct rt_runq {
+    gt_t *head, *tail;
+};
+
+/* Per managed OS thread. */
+struct rt_sched {
+    gt_t *current;
+    gt_t hub;                   /* the hub's context holder */
+    gt_t main;                  /* the adopted OS thread's own context */
+    struct rt_runq runq;
+    gt_t *all;
+    uv_loop_t loop;
+    uv_timer_t timer;           /* wakes the loop for the earliest deadline */
+    unsigned direct_switches;   /* since the hub last polled the loop */
+    uint64_t last_poll;
+
+    gt_t **heap;                /* deadline min-heap, 1-based */
+    size_t heap_len, heap_cap;
+    unsigned outside_waiters;   /* parked threads with waits_outside */
+
+    struct rt_stats stats;
+    struct rt_config cfg;
+    uint64_t next_id;
+};
+
+extern __thread struct rt_sched *rt_sched __attribute__((tls_model("initial-exec")));
+
+/* Run `expr` with rt_mode off: the runtime calling libuv or libc from a green
+ * thread's stack must reach the real functions, never a wrapper. What it does
+ * to errno is the runtime's business, not the program's. */
+#define RT_CALL_OUT(expr) \
+    do { \
+        int rt_saved_mode_ = rt_mode, rt_saved_errno_ = errno; \
+        rt_mode = RT_MODE_OFF; \
+        expr; \
+        rt_mode = rt_saved_mode_; \
+        errno = rt_saved_errno_; \
+    } while (0)
+
+/* stack.c */
+int rt_stack_alloc(struct rt_stack *st, size_t size, size_t guard);
+void rt_stack_free(struct rt_stack *st);
+size_t rt_page_size(void);
+
+/* sched.c */
+void rt_runq_push(struct rt_runq *q, gt_t *g);
+gt_t *rt_runq_pop(struct rt_runq *q);
+void rt_switch(gt_t *from, gt_t *to);
+int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj);
+_Noreturn void rt_deadlock(struct rt_sched *s);
+
+/* timer.c */
+void rt_timer_insert(struct rt_sched *s, gt_t *g, uint64_t deadline);
+void rt_timer_remove(struct rt_sched *s, gt_t *g);
+void rt_timer_expire(struct rt_sched *s);
+void rt_loop_wait(struct rt_sched *s);
+
+#define rt_debug(...) \
+    do { \
+        if (rt_sched && rt_sched->cfg.debug) \
+            fprintf(stderr, "greenrun: " __VA_ARGS__); \
+    } while (0)
+
+#endif

@@ -1,0 +1,396 @@
+/* sched.c - green threads and the scheduler of one managed OS thread.
+ *
+ * Switching: jump_fcontext(to, from) saves the running context on its own stack
+ * and resumes `to`; the resumed side learns where it came from (transfer_t) and
+ * stores that context back into the thread it came from. Every resumption goes
+ * through resumed(), which is also where a finished detached thread's stack is
+ * released: only once we are off it.
+ *
+ * Scheduling: a FIFO run queue. A thread that parks or yields switches straight
+ * to the next runnable one; the hub (hub_main) runs only when nothing is
+ * runnable, or when the loop has not been polled for POLL_INTERVAL while threads
+ * kept each other busy, so that I/O is never starved by threads that only yield.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rt_int.h"
+
+#define HUB_STACK_SIZE (256 * 1024)
+#define POLL_INTERVAL 1000000       /* ns between loop polls under load */
+#define POLL_CHECK_EVERY 64         /* direct switches between clock reads */
+#define DEFAULT_STACK_SIZE (8 * 1024 * 1024)
+#define MIN_STACK_SIZE 16384        /* PTHREAD_STACK_MIN */
+
+__thread int rt_mode __attribute__((tls_model("initial-exec")));
+__thread struct rt_sched *rt_sched __attribute__((tls_model("initial-exec")));
+
+uint64_t rt_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t rt_deadline_after(uint64_t ns)
+{
+    uint64_t now = rt_now();
+
+    return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+}
+
+void rt_runq_push(struct rt_runq *q, gt_t *g)
+{
+    g->next = NULL;
+    if (q->tail)
+        q->tail->next = g;
+    else
+        q->head = g;
+    q->tail = g;
+}
+
+gt_t *rt_runq_pop(struct rt_runq *q)
+{
+    gt_t *g = q->head;
+
+    if (g) {
+        q->head = g->next;
+        if (!q->head)
+            q->tail = NULL;
+    }
+    return g;
+}
+
+static void all_link(struct rt_sched *s, gt_t *g)
+{
+    g->all_prev = NULL;
+    g->all_next = s->all;
+    if (s->all)
+        s->all->all_prev = g;
+    s->all = g;
+}
+
+static void all_unlink(struct rt_sched *s, gt_t *g)
+{
+    if (g->all_prev)
+        g->all_prev->all_next = g->all_next;
+    else
+        s->all = g->all_next;
+    if (g->all_next)
+        g->all_next->all_prev = g->all_prev;
+}
+
+/* A finished thread nobody will join: its stack can go once we are off it. */
+static void release(gt_t *g)
+{
+    struct rt_stack st = g->stack;
+
+    if (st.base)
+        rt_stack_free(&st);
+}
+
+/* Called on the resumed side of every switch. */
+static void resumed(transfer_t t)
+{
+    gt_t *from = t.data;
+
+    from->ctx = t.fctx;
+    if (from->state == GT_DONE && from->detached)
+        release(from);
+}
+
+void rt_switch(gt_t *from, gt_t *to)
+{
+    struct rt_sched *s = rt_sched;
+    transfer_t t;
+
+    from->saved_errno = errno;
+    s->current = to;
+    to->state = GT_RUNNING;
+    rt_mode = to == &s->hub ? RT_MODE_OFF : RT_MODE_GREEN;
+    s->stats.switches++;
+    t = jump_fcontext(to->ctx, from);
+    resumed(t);
+    errno = from->saved_errno;
+}
+
+/* The next thread to run after the current one stops: the head of the run
+ * queue, or the hub when nothing is runnable or I/O is due a look. */
+static gt_t *pick_next(struct rt_sched *s)
+{
+    gt_t *g;
+
+    if (++s->direct_switches % POLL_CHECK_EVERY == 0 &&
+        rt_now() - s->last_poll > POLL_INTERVAL)
+        return &s->hub;
+    g = rt_runq_pop(&s->runq);
+    return g ? g : &s->hub;
+}
+
+/* One round of the hub: poll the loop (blocking only when nothing is
+ * runnable), then wake the threads whose deadlines passed. */
+static void hub_poll(struct rt_sched *s)
+{
+    s->stats.hub_runs++;
+    if (s->runq.head) {
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+    } else {
+        if (s->outside_waiters == 0)
+            rt_deadlock(s);
+        rt_loop_wait(s);
+    }
+    rt_timer_expire(s);
+    s->last_poll = rt_now();
+    s->direct_switches = 0;
+}
+
+static void hub_main(transfer_t t)
+{
+    struct rt_sched *s = rt_sched;
+    gt_t *g;
+
+    resumed(t);
+    for (;;) {
+        hub_poll(s);
+        g = rt_runq_pop(&s->runq);
+        if (g)
+            rt_switch(&s->hub, g);
+    }
+}
+
+int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj)
+{
+    struct rt_sched *s = rt_sched;
+    gt_t *self = s->current;
+
+    if (deadline && deadline <= rt_now())
+        return ETIMEDOUT;
+    self->wake_reason = 0;
+    self->wait_what = what;
+    self->wait_obj = obj;
+    if (deadline)
+        rt_timer_insert(s, self, deadline);
+    if (outside)
+        s->outside_waiters++;
+    self->state = GT_PARKED;
+    rt_switch(self, pick_next(s));
+    if (outside)
+        s->outside_waiters--;
+    return self->wake_reason;
+}
+
+void gt_park(const char *what, const void *obj)
+{
+    rt_park(0, false, what, obj);
+}
+
+int gt_park_until(uint64_t deadline, const char *what, const void *obj)
+{
+    return rt_park(deadline, deadline != 0, what, obj);
+}
+
+bool gt_unpark(gt_t *g)
+{
+    if (g->state != GT_PARKED)
+        return false;
+    if (g->heap_index)
+        rt_timer_remove(rt_sched, g);
+    g->state = GT_RUNNABLE;
+    rt_runq_push(&rt_sched->runq, g);
+    return true;
+}
+
+bool gt_parked(const gt_t *g)
+{
+    return g->state == GT_PARKED;
+}
+
+void gt_yield(void)
+{
+    struct rt_sched *s = rt_sched;
+    gt_t *self = s->current, *next;
+
+    self->state = GT_RUNNABLE;
+    rt_runq_push(&s->runq, self);
+    next = pick_next(s);
+    if (next == self)
+        self->state = GT_RUNNING;   /* alone: nothing to switch to */
+    else
+        rt_switch(self, next);
+}
+
+void gt_sleep(uint64_t ns)
+{
+    uint64_t deadline;
+
+    if (ns == 0) {
+        gt_yield();
+        return;
+    }
+    deadline = rt_deadline_after(ns);
+    while (rt_park(deadline, true, "sleep", NULL) != ETIMEDOUT)
+        ;
+}
+
+gt_t *gt_self(void)
+{
+    return rt_sched->current;
+}
+
+uint64_t gt_id(const gt_t *g)
+{
+    return g->id;
+}
+
+static void gt_entry(transfer_t t)
+{
+    gt_t *self;
+
+    resumed(t);
+    self = rt_sched->current;
+    errno = 0;
+    gt_exit(self->fn(self->arg));
+}
+
+int gt_spawn(gt_t **out, const struct gt_attr *attr, gt_fn fn, void *arg)
+{
+    struct rt_sched *s = rt_sched;
+    size_t size = attr && attr->stack_size ? attr->stack_size : s->cfg.default_stack_size;
+    size_t guard = attr && attr->guard_size ? attr->guard_size : rt_page_size();
+    struct rt_stack st;
+    char *top;
+    gt_t *g;
+    int err;
+
+    if (size < MIN_STACK_SIZE)
+        return EINVAL;
+    err = rt_stack_alloc(&st, size, guard);
+    if (err)
+        return err;
+    /* The thread's own struct sits at the top of its stack, as glibc's does:
+     * one page then holds both it and the first frames. */
+    top = st.base + st.size;
+    g = (gt_t *)((uintptr_t)(top - sizeof(*g)) & ~(uintptr_t)63);
+    memset(g, 0, sizeof(*g));
+    g->stack = st;
+    g->fn = fn;
+    g->arg = arg;
+    g->detached = attr && attr->detached;
+    g->id = ++s->next_id;
+    g->ctx = make_fcontext(g, (size_t)((char *)g - (st.base + st.guard)), gt_entry);
+    g->state = GT_RUNNABLE;
+    all_link(s, g);
+    rt_runq_push(&s->runq, g);
+    s->stats.spawned++;
+    if (++s->stats.live > s->stats.peak_live)
+        s->stats.peak_live = s->stats.live;
+    *out = g;
+    return 0;
+}
+
+_Noreturn void gt_exit(void *result)
+{
+    struct rt_sched *s = rt_sched;
+    gt_t *self = s->current;
+
+    self->result = result;
+    self->state = GT_DONE;
+    all_unlink(s, self);
+    /* As glibc does: the last thread to finish ends the process. */
+    if (--s->stats.live == 0)
+        exit(0);
+    if (self->joiner)
+        gt_unpark(self->joiner);
+    rt_switch(self, pick_next(s));
+    abort();                        /* a finished thread is never resumed */
+}
+
+int gt_join(gt_t *g, void **result)
+{
+    gt_t *self = rt_sched->current;
+
+    if (g == self)
+        return EDEADLK;
+    if (g->detached || g->joiner || g->joined)
+        return EINVAL;
+    if (g->state != GT_DONE) {
+        g->joiner = self;
+        while (g->state != GT_DONE)
+            gt_park("join", g);
+    }
+    g->joined = true;
+    if (result)
+        *result = g->result;
+    release(g);
+    return 0;
+}
+
+int gt_detach(gt_t *g)
+{
+    if (g->detached || g->joined)
+        return EINVAL;
+    g->detached = true;
+    if (g->state == GT_DONE)
+        release(g);
+    return 0;
+}
+
+static size_t default_stack_size(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur < MIN_STACK_SIZE)
+        return DEFAULT_STACK_SIZE;
+    return rl.rlim_cur;
+}
+
+int rt_start(const struct rt_config *cfg)
+{
+    struct rt_sched *s;
+    struct rt_stack st;
+    int err;
+
+    if (rt_sched)
+        return EBUSY;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ENOMEM;
+    s->cfg = *cfg;
+    if (!s->cfg.default_stack_size)
+        s->cfg.default_stack_size = default_stack_size();
+    err = uv_loop_init(&s->loop);
+    if (err) {
+        free(s);
+        return -err;
+    }
+    uv_timer_init(&s->loop, &s->timer);
+    err = rt_stack_alloc(&st, HUB_STACK_SIZE, rt_page_size());
+    if (err) {
+        uv_loop_close(&s->loop);
+        free(s);
+        return err;
+    }
+    s->hub.stack = st;
+    s->hub.ctx = make_fcontext(st.base + st.size, st.size - st.guard, hub_main);
+    s->hub.stack.base = NULL;       /* never released */
+    s->main.state = GT_RUNNING;
+    s->main.id = s->next_id = 1;
+    all_link(s, &s->main);
+    s->current = &s->main;
+    s->stats.live = s->stats.peak_live = 1;
+    s->last_poll = rt_now();
+    rt_sched = s;
+    rt_mode = RT_MODE_GREEN;
+    return 0;
+}
+
+void rt_get_stats(struct rt_stats *st)
+{
+    *st = rt_sched->stats;
+}

@@ -1,0 +1,107 @@
+/* fd.c - calls that end an fd's life or change how the program sees it.
+ *
+ * close, close_range, closefrom, dup2, dup3 and fclose release the fd's wait state (waiters get EBADF,
+ * the loop stops watching) before the number can be reused. fcntl(F_SETFL)
+ * and ioctl(FIONBIO) keep the runtime's copy of the program's O_NONBLOCK view
+ * current.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <stdarg.h>
+
+#include "shim.h"
+
+SHIM_EXPORT int close(int fd)
+{
+    if (rt_green())
+        fdw_forget(fd);
+    return REAL(close)(fd);
+}
+
+SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    if (rt_green() && !(flags & CLOSE_RANGE_CLOEXEC))
+        fdw_forget_range(first, last);
+    return REAL(close_range)(first, last, flags);
+}
+
+SHIM_EXPORT void closefrom(int first)
+{
+    if (rt_green() && first >= 0)
+        fdw_forget_range((unsigned)first, ~0u);
+    REAL(closefrom)(first);
+}
+
+SHIM_EXPORT int dup2(int old, int new)
+{
+    if (rt_green() && old != new && REAL(fcntl)(old, F_GETFD) >= 0)
+        fdw_forget(new);
+    return REAL(dup2)(old, new);
+}
+
+SHIM_EXPORT int dup3(int old, int new, int flags)
+{
+    if (rt_green() && old != new && REAL(fcntl)(old, F_GETFD) >= 0)
+        fdw_forget(new);
+    return REAL(dup3)(old, new, flags);
+}
+
+SHIM_EXPORT int fclose(FILE *f)
+{
+    if (rt_green())
+        fdw_forget(fileno(f));
+    return REAL(fclose)(f);
+}
+
+/* fcntl's third argument is an int or a pointer; both fit in a long. After
+ * a successful F_SETFL, remember the program's O_NONBLOCK choice. */
+static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, va_list ap)
+{
+    unsigned long arg = va_arg(ap, unsigned long);
+    struct fdw_info *fi;
+    int r;
+
+    r = real(fd, cmd, arg);
+    if (r >= 0 && cmd == F_SETFL && rt_green() && (fi = fdw_peek(fd)))
+        fi->nonblock = (arg & O_NONBLOCK) != 0;
+    return r;
+}
+
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, cmd);
+    r = do_fcntl(REAL(fcntl), fd, cmd, ap);
+    va_end(ap);
+    return r;
+}
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, cmd);
+    r = do_fcntl(REAL(fcntl64), fd, cmd, ap);
+    va_end(ap);
+    return r;
+}
+
+SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+    struct fdw_info *fi;
+    void *arg;
+    va_list ap;
+    int r;
+
+    va_start(ap, req);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    r = REAL(ioctl)(fd, req, arg);
+    if (r >= 0 && req == FIONBIO && rt_green() && (fi = fdw_peek(fd)))
+        fi->nonblock = *(const int *)arg != 0;
+    return r;
+}

@@ -1,0 +1,53 @@
+/* sleep.c - sleeps park the green thread; sched_yield switches to the next. */
+#include <errno.h>
+#include <sched.h>
+
+#include "shim.h"
+
+/* A valid relative timespec in nanoseconds, saturating. */
+static uint64_t timespec_ns(const struct timespec *ts)
+{
+    if ((uint64_t)ts->tv_sec > (UINT64_MAX - 999999999u) / 1000000000u)
+        return UINT64_MAX;
+    return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    if (!rt_green())
+        return REAL(nanosleep)(req, rem);
+    if (!req) {
+        errno = EFAULT;             /* what the system call says */
+        return -1;
+    }
+    if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000 || req->tv_sec < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    gt_sleep(timespec_ns(req));
+    return 0;
+}
+
+SHIM_EXPORT unsigned sleep(unsigned seconds)
+{
+    if (!rt_green())
+        return REAL(sleep)(seconds);
+    gt_sleep((uint64_t)seconds * 1000000000u);
+    return 0;
+}
+
+SHIM_EXPORT int usleep(useconds_t usec)
+{
+    if (!rt_green())
+        return REAL(usleep)(usec);
+    gt_sleep((uint64_t)usec * 1000u);
+    return 0;
+}
+
+SHIM_EXPORT int sched_yield(void)
+{
+    if (!rt_green())
+        return REAL(sched_yield)();
+    gt_yield();
+    return 0;
+}

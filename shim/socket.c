@@ -1,0 +1,196 @@
+/* socket.c - recv, send, accept and connect on blocking sockets, cooperatively.
+ *
+ * recv and send add MSG_DONTWAIT to the program's flags rather than touching
+ * the socket's O_NONBLOCK. accept has no such flag: it runs once the listening
+ * socket polls readable, so it finds a connection waiting (another process
+ * sharing the socket could still take it first, as with any poll-then-accept).
+ * connect needs O_NONBLOCK for the one call that starts it; the flag is put
+ * back before anything else runs. SO_RCVTIMEO and SO_SNDTIMEO bound the waits
+ * as they bound the kernel's, so setsockopt keeps the fd table's copy current.
+ */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "shim.h"
+
+#define CONNECT_RETRY_NS 1000000
+
+static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
+{
+    struct fdw_info *fi;
+    uint64_t deadline = 0;
+    int saved = errno;
+    size_t done = 0;
+    ssize_t r;
+
+    if (!rt_green() || (flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
+        return REAL(recv)(fd, buf, n, flags);
+    /* MSG_WAITALL: keep going until n bytes, EOF or an error, as the kernel would. */
+    for (;;) {
+        r = REAL(recv)(fd, (char *)buf + done, n - done, flags | MSG_DONTWAIT);
+        if (r > 0 && (flags & MSG_WAITALL) && (done += (size_t)r) < n)
+            continue;
+        if (r >= 0)
+            return shim_keep_errno(done ? (ssize_t)done : r, saved);
+        if (errno != EAGAIN || shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
+            return done ? shim_keep_errno((ssize_t)done, saved) : -1;
+    }
+}
+
+SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    return do_recv(fd, buf, n, flags);
+}
+
+SHIM_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    if (n > buflen)
+        __chk_fail();
+    return do_recv(fd, buf, n, flags);
+}
+
+SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    struct fdw_info *fi;
+    uint64_t deadline = 0;
+    int saved = errno;
+    size_t done = 0;
+    ssize_t r;
+
+    if (!rt_green() || (flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
+        return REAL(send)(fd, buf, n, flags);
+    do {
+        r = REAL(send)(fd, (const char *)buf + done, n - done, flags | MSG_DONTWAIT);
+        if (r >= 0)
+            done += (size_t)r;
+        else if (errno != EAGAIN || shim_wait_fd(fd, fi, FDW_WRITE, &deadline) < 0)
+            break;
+    } while (done < n);
+    return done ? shim_keep_errno((ssize_t)done, saved) : r;
+}
+
+static bool listening(int fd)
+{
+    int on = 0;
+    socklen_t len = sizeof(on);
+
+    return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+static bool acceptable(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+
+    return REAL(poll)(&p, 1, 0) != 0;
+}
+
+static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    struct fdw_info *fi, *ci;
+    uint64_t deadline = 0;
+    int saved = errno, c;
+
+    if (!rt_green() || !(fi = shim_blocking_fd(fd)))
+        return REAL(accept4)(fd, addr, len, flags);
+    /* Only a listening socket ever becomes acceptable: anything else gets
+     * its error from the real call at once. */
+    if (!acceptable(fd) && listening(fd))
+        do {
+            if (shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
+                return -1;
+        } while (!acceptable(fd));
+    c = REAL(accept4)(fd, addr, len, flags);
+    if (c < 0)
+        return c;
+    /* The kernel copies the listener's timeouts to the new socket. */
+    if ((ci = fdw_learn(c, FDW_SOCKET, flags & SOCK_NONBLOCK))) {
+        ci->rcvtimeo = fi->rcvtimeo;
+        ci->sndtimeo = fi->sndtimeo;
+    }
+    return (int)shim_keep_errno(c, saved);
+}
+
+SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return do_accept(fd, addr, len, 0);
+}
+
+SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    return do_accept(fd, addr, len, flags);
+}
+
+/* connect with O_NONBLOCK set for that one call only. */
+static int connect_start(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    static const int on = 1, off = 0;
+    int r, saved;
+
+    REAL(ioctl)(fd, FIONBIO, &on);
+    r = REAL(connect)(fd, addr, len);
+    saved = errno;
+    REAL(ioctl)(fd, FIONBIO, &off);
+    errno = saved;
+    return r;
+}
+
+/* The outcome of a connect that went on in the background. */
+static int connect_result(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -1;
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct fdw_info *fi;
+    uint64_t deadline = 0;
+    int saved = errno, r;
+
+    if (!rt_green() || !(fi = shim_blocking_fd(fd)))
+        return REAL(connect)(fd, addr, len);
+    /* A Unix socket whose listener's backlog is full says EAGAIN where a
+     * blocking connect would wait; nothing polls for that, so retry. */
+    while ((r = connect_start(fd, addr, len)) < 0 && errno == EAGAIN &&
+           addr->sa_family == AF_UNIX)
+        gt_sleep(CONNECT_RETRY_NS);
+    if (r == 0 || errno != EINPROGRESS)
+        return (int)shim_keep_errno(r, saved);
+    if (shim_wait_fd(fd, fi, FDW_WRITE, &deadline) < 0) {
+        if (errno == EAGAIN)
+            errno = EINPROGRESS;    /* SO_SNDTIMEO expired: the connect goes on */
+        return -1;
+    }
+    return (int)shim_keep_errno(connect_result(fd), saved);
+}
+
+static uint64_t timeval_ns(const void *val, socklen_t len)
+{
+    const struct timeval *tv = val;
+
+    if (len < sizeof(*tv))
+        return 0;
+    return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+}
+
+SHIM_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+    struct fdw_info *fi;
+    int r = REAL(setsockopt)(fd, level, opt, val, len);
+
+    if (r == 0 && level == SOL_SOCKET && rt_green() && (fi = fdw_peek(fd))) {
+        if (opt == SO_RCVTIMEO_OLD || opt == SO_RCVTIMEO_NEW)
+            fi->rcvtimeo = timeval_ns(val, len);
+        else if (opt == SO_SNDTIMEO_OLD || opt == SO_SNDTIMEO_NEW)
+            fi->sndtimeo = timeval_ns(val, len);
+    }
+    return r;
+}

@@ -1,0 +1,82 @@
+/* thread.c - pthread_create and friends: every pthread is a green thread.
+ *
+ * A pthread_t under greenrun is the address of the green thread's gt_t. */
+#include <errno.h>
+
+#include "shim.h"
+
+/* The stack size the program asked for, or 0 for "the default": glibc
+ * reports its default for an attribute that never set one. */
+static size_t attr_stack_size(const pthread_attr_t *attr)
+{
+    pthread_attr_t dflt;
+    size_t size = 0, dflt_size = 0;
+
+    pthread_attr_getstacksize(attr, &size);
+    if (pthread_getattr_default_np(&dflt) == 0) {
+        pthread_attr_getstacksize(&dflt, &dflt_size);
+        pthread_attr_destroy(&dflt);
+    }
+    return size == dflt_size ? 0 : size;
+}
+
+static void attr_to_gt(const pthread_attr_t *attr, struct gt_attr *ga)
+{
+    int detach = PTHREAD_CREATE_JOINABLE;
+
+    if (!attr)
+        return;
+    ga->stack_size = attr_stack_size(attr);
+    pthread_attr_getguardsize(attr, &ga->guard_size);
+    pthread_attr_getdetachstate(attr, &detach);
+    ga->detached = detach == PTHREAD_CREATE_DETACHED;
+}
+
+SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                               void *(*start)(void *), void *arg)
+{
+    struct gt_attr ga = { 0 };
+    gt_t *g;
+    int err;
+
+    if (!rt_green())
+        return REAL(pthread_create)(thread, attr, start, arg);
+    attr_to_gt(attr, &ga);
+    err = gt_spawn(&g, &ga, start, arg);
+    if (err == 0)
+        *thread = (pthread_t)g;
+    return err;
+}
+
+SHIM_EXPORT int pthread_join(pthread_t thread, void **result)
+{
+    if (!rt_green())
+        return REAL(pthread_join)(thread, result);
+    return gt_join((gt_t *)thread, result);
+}
+
+SHIM_EXPORT int pthread_detach(pthread_t thread)
+{
+    if (!rt_green())
+        return REAL(pthread_detach)(thread);
+    return gt_detach((gt_t *)thread);
+}
+
+SHIM_EXPORT void pthread_exit(void *result)
+{
+    if (!rt_green())
+        REAL(pthread_exit)(result);
+    gt_exit(result);
+}
+
+SHIM_EXPORT pthread_t pthread_self(void)
+{
+    if (!rt_green())
+        return REAL(pthread_self)();
+    return (pthread_t)gt_self();
+}
+
+SHIM_EXPORT int pthread_equal(pthread_t a, pthread_t b)
+{
+    return a == b;
+}
