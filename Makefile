@@ -10,9 +10,10 @@ VERSION  := $(shell sed -n 's/^version=//p' scripts/greenrun)
 B        := build
 
 # Debian packages the build and the tests need.
-DEBS     := gcc make libc6-dev binutils libuv1-dev libboost-context-dev libcriterion-dev
+DEBS     := gcc g++ make libc6-dev binutils libuv1-dev libboost-context-dev libcriterion-dev
 
 CC       ?= gcc
+CXX      ?= g++
 WARN     := -Wall -Wextra -Werror
 # The shim defines read(), poll()... itself: fortified inline versions of them
 # from the headers would clash.
@@ -29,7 +30,8 @@ RT_OBJ   := $(RT_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/%.o)
 FCTX     := $(B)/fcontext/.extracted
 UNIT     := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
-PROGS    := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
+PROGS    := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c)) \
+            $(patsubst tests/progs/%.cc,$(B)/progs/%,$(wildcard tests/progs/*.cc))
 
 .PHONY: all deps test unit integration demo install clean
 
@@ -66,6 +68,10 @@ $(B)/unit/%: tests/unit/%.c $(RT_OBJ) $(FCTX)
 $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -o $@ $<
+
+$(B)/progs/%: tests/progs/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(PROG_CFLAGS) -o $@ $<
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; $$t --jobs=1 || exit 1; done

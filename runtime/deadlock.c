@@ -19,9 +19,9 @@ _Noreturn void rt_deadlock(struct rt_sched *s)
     fprintf(stderr, "greenrun: deadlock: all %llu green threads are blocked "
             "and nothing can wake them\n", (unsigned long long)s->stats.live);
     for (g = s->all; g; g = g->all_next)
-        fprintf(stderr, "greenrun:   thread %llu: waiting on %s %p\n",
-                (unsigned long long)g->id, g->wait_what ? g->wait_what : "?",
-                g->wait_obj);
+        fprintf(stderr, "greenrun:   thread %llu%s%s%s: waiting on %s %p\n",
+                (unsigned long long)g->id, g->name[0] ? " (" : "", g->name,
+                g->name[0] ? ")" : "", g->wait_what ? g->wait_what : "?", g->wait_obj);
     /* The program's buffered output must not be lost; its atexit handlers
      * cannot run, as they might wait on the very threads that are stuck. */
     fflush(NULL);

@@ -38,7 +38,16 @@ static inline bool rt_green(void)
 struct rt_config {
     size_t default_stack_size;  /* for threads that do not ask; 0 = RLIMIT_STACK */
     bool debug;                 /* diagnostics on stderr */
+    /* Called on a green thread as it exits, before it is marked finished
+     * (thread-specific data destructors run there). NULL: nothing. */
+    void (*on_exit)(void);
 };
+
+/* A block of OS-thread state that each green thread must have its own copy
+ * of (the C++ runtime's exception globals, say): saved and restored on every
+ * switch. At most RT_THREAD_STATE_MAX bytes; one block. */
+#define RT_THREAD_STATE_MAX 32
+int rt_thread_state(void *addr, size_t len);
 
 /* Adopt the calling OS thread: its current context becomes the first green
  * thread and a hub is created. Returns 0 or an errno value. */
@@ -61,26 +70,58 @@ struct gt_attr {
 
 typedef void *(*gt_fn)(void *);
 
+/* New threads start with their creator's signal mask and are runnable at
+ * once; they first run when the creator parks or yields (FIFO). */
 int gt_spawn(gt_t **out, const struct gt_attr *attr, gt_fn fn, void *arg);
 gt_t *gt_self(void);
 uint64_t gt_id(const gt_t *g);
 _Noreturn void gt_exit(void *result);
-int gt_join(gt_t *g, void **result);       /* 0, EDEADLK, EINVAL */
+int gt_join(gt_t *g, void **result);       /* 0, EDEADLK, EINVAL, ECANCELED */
+/* Join with a deadline: ETIMEDOUT when it passed (0 = none); `try` gives
+ * EBUSY at once when the thread has not finished. */
+int gt_join_until(gt_t *g, uint64_t deadline, bool try, void **result);
 int gt_detach(gt_t *g);                    /* 0, EINVAL */
+bool gt_finished(const gt_t *g);
+bool gt_detached(const gt_t *g);
 void gt_yield(void);
+
+/* A thread's name: up to 15 characters, "" until set. */
+#define GT_NAME_MAX 16
+void gt_set_name(gt_t *g, const char *name);
+const char *gt_name(const gt_t *g);
+
+/* The thread's stack: [*addr, *addr + *size), below a guard of *guard bytes.
+ * False for the adopted initial thread, whose stack is not the runtime's. */
+bool gt_stack(const gt_t *g, void **addr, size_t *size, size_t *guard);
+
+/* Signal mask (the kernel's 64 signals) per green thread: the OS thread's
+ * mask follows the running thread, set only when it differs on a switch. */
+uint64_t gt_sigmask(const gt_t *g);
+void gt_set_sigmask(uint64_t mask);
+
+/* Room for the caller's per-thread data, zeroed at spawn. */
+#define GT_USER_SIZE 320
+void *gt_user(gt_t *g);
+
+/* Interruption (the shim builds pthread_cancel on it). gt_set_interrupt(g,
+ * true) marks g; while g waits with interruptible waits on, a mark makes the
+ * wait end with ECANCELED (at once if already marked). */
+void gt_set_interrupt(gt_t *g, bool on);
+bool gt_interruptible(bool on);             /* returns the previous setting */
 
 /* Parking. `what` names the wait in a deadlock report ("mutex 0x...").
  * gt_park_until() returns 0 when unparked, ETIMEDOUT when the deadline (rt_now()
- * time, 0 = none) passed first. A thread parked with a deadline or on an fd can
- * be woken from outside; one parked without either only by another thread. */
+ * time, 0 = none) passed first, ECANCELED when interrupted. A thread parked
+ * with a deadline or on an fd can be woken from outside; one parked without
+ * either only by another thread. */
 void gt_park(const char *what, const void *obj);
 int gt_park_until(uint64_t deadline, const char *what, const void *obj);
 /* Make a parked thread runnable; false if it was not parked. */
 bool gt_unpark(gt_t *g);
 bool gt_parked(const gt_t *g);
 
-/* Sleep for `ns` nanoseconds (0 = yield). */
-void gt_sleep(uint64_t ns);
+/* Sleep for `ns` nanoseconds (0 = yield). 0, or ECANCELED when interrupted. */
+int gt_sleep(uint64_t ns);
 
 /* ---- wait queues ---- */
 
@@ -131,7 +172,7 @@ void fdw_forget_range(unsigned first, unsigned last);
 
 /* Wait until fd is ready for `events` (FDW_READ/FDW_WRITE) or the deadline (0 =
  * none) passes. Returns 0 when ready (or possibly ready: retry the operation),
- * ETIMEDOUT, or EBADF when the fd was closed meanwhile. */
+ * ETIMEDOUT, EBADF when the fd was closed meanwhile, or ECANCELED. */
 int fdw_wait(int fd, int events, uint64_t deadline);
 
 /* Wait on several fds at once (poll, select). */

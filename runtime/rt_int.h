@@ -49,10 +49,14 @@ struct gt {
     size_t heap_index;
     int wake_reason;            /* 0 or ETIMEDOUT */
 
-    /* Outside wake-ups this thread waits for (fd, deadline): deadlock check. */
-    bool waits_outside;
     const char *wait_what;      /* for the deadlock report */
     const void *wait_obj;
+    bool interruptible, interrupted;
+
+    uint64_t sigmask;
+    unsigned char state_copy[RT_THREAD_STATE_MAX];
+    char name[GT_NAME_MAX];
+    _Alignas(16) unsigned char user[GT_USER_SIZE];
 };
 
 struct rt_runq {
@@ -78,6 +82,9 @@ struct rt_sched {
     struct rt_stats stats;
     struct rt_config cfg;
     uint64_t next_id;
+    uint64_t applied_mask;      /* the OS thread's signal mask */
+    void *state_addr;           /* rt_thread_state() block, if any */
+    size_t state_len;
 };
 
 extern __thread struct rt_sched *rt_sched __attribute__((tls_model("initial-exec")));
@@ -105,6 +112,9 @@ gt_t *rt_runq_pop(struct rt_runq *q);
 void rt_switch(gt_t *from, gt_t *to);
 int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj);
 _Noreturn void rt_deadlock(struct rt_sched *s);
+
+/* overflow.c */
+int rt_overflow_report(void);
 
 /* timer.c */
 void rt_timer_insert(struct rt_sched *s, gt_t *g, uint64_t deadline);

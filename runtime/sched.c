@@ -12,6 +12,7 @@
  * kept each other busy, so that I/O is never starved by threads that only yield.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -104,12 +105,31 @@ static void resumed(transfer_t t)
         release(from);
 }
 
+/* The OS thread's signal mask follows the green thread that runs; the hub
+ * takes whatever mask it finds. */
+static void switch_sigmask(struct rt_sched *s, gt_t *to)
+{
+    sigset_t set;
+
+    if (to == &s->hub || to->sigmask == s->applied_mask)
+        return;
+    sigemptyset(&set);
+    memcpy(&set, &to->sigmask, sizeof(to->sigmask));
+    sigprocmask(SIG_SETMASK, &set, NULL);
+    s->applied_mask = to->sigmask;
+}
+
 void rt_switch(gt_t *from, gt_t *to)
 {
     struct rt_sched *s = rt_sched;
     transfer_t t;
 
     from->saved_errno = errno;
+    if (s->state_len) {
+        memcpy(from->state_copy, s->state_addr, s->state_len);
+        memcpy(s->state_addr, to->state_copy, s->state_len);
+    }
+    switch_sigmask(s, to);
     s->current = to;
     to->state = GT_RUNNING;
     rt_mode = to == &s->hub ? RT_MODE_OFF : RT_MODE_GREEN;
@@ -168,6 +188,8 @@ int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj)
     struct rt_sched *s = rt_sched;
     gt_t *self = s->current;
 
+    if (self->interruptible && self->interrupted)
+        return ECANCELED;
     if (deadline && deadline <= rt_now())
         return ETIMEDOUT;
     self->wake_reason = 0;
@@ -210,6 +232,24 @@ bool gt_parked(const gt_t *g)
     return g->state == GT_PARKED;
 }
 
+void gt_set_interrupt(gt_t *g, bool on)
+{
+    g->interrupted = on;
+    if (on && g->interruptible && g->state == GT_PARKED) {
+        gt_unpark(g);
+        g->wake_reason = ECANCELED;
+    }
+}
+
+bool gt_interruptible(bool on)
+{
+    gt_t *self = rt_sched->current;
+    bool was = self->interruptible;
+
+    self->interruptible = on;
+    return was;
+}
+
 void gt_yield(void)
 {
     struct rt_sched *s = rt_sched;
@@ -224,17 +264,20 @@ void gt_yield(void)
         rt_switch(self, next);
 }
 
-void gt_sleep(uint64_t ns)
+int gt_sleep(uint64_t ns)
 {
     uint64_t deadline;
+    int rc;
 
     if (ns == 0) {
         gt_yield();
-        return;
+        return 0;
     }
     deadline = rt_deadline_after(ns);
-    while (rt_park(deadline, true, "sleep", NULL) != ETIMEDOUT)
-        ;
+    while ((rc = rt_park(deadline, true, "sleep", NULL)) != ETIMEDOUT)
+        if (rc == ECANCELED)
+            return rc;
+    return 0;
 }
 
 gt_t *gt_self(void)
@@ -245,6 +288,67 @@ gt_t *gt_self(void)
 uint64_t gt_id(const gt_t *g)
 {
     return g->id;
+}
+
+bool gt_finished(const gt_t *g)
+{
+    return g->state == GT_DONE;
+}
+
+bool gt_detached(const gt_t *g)
+{
+    return g->detached;
+}
+
+void gt_set_name(gt_t *g, const char *name)
+{
+    snprintf(g->name, sizeof(g->name), "%s", name);
+}
+
+const char *gt_name(const gt_t *g)
+{
+    return g->name;
+}
+
+bool gt_stack(const gt_t *g, void **addr, size_t *size, size_t *guard)
+{
+    if (!g->stack.base)
+        return false;
+    *addr = g->stack.base + g->stack.guard;
+    *size = g->stack.size - g->stack.guard;
+    *guard = g->stack.guard;
+    return true;
+}
+
+uint64_t gt_sigmask(const gt_t *g)
+{
+    return g->sigmask;
+}
+
+void gt_set_sigmask(uint64_t mask)
+{
+    rt_sched->current->sigmask = mask;
+    switch_sigmask(rt_sched, rt_sched->current);
+}
+
+void *gt_user(gt_t *g)
+{
+    return g->user;
+}
+
+int rt_thread_state(void *addr, size_t len)
+{
+    struct rt_sched *s = rt_sched;
+    gt_t *g;
+
+    if (len > RT_THREAD_STATE_MAX || s->state_len)
+        return EINVAL;
+    /* Every thread alive now starts from the state as it is. */
+    for (g = s->all; g; g = g->all_next)
+        memcpy(g->state_copy, addr, len);
+    s->state_addr = addr;
+    s->state_len = len;
+    return 0;
 }
 
 static void gt_entry(transfer_t t)
@@ -282,6 +386,9 @@ int gt_spawn(gt_t **out, const struct gt_attr *attr, gt_fn fn, void *arg)
     g->arg = arg;
     g->detached = attr && attr->detached;
     g->id = ++s->next_id;
+    g->sigmask = s->current->sigmask;
+    if (s->state_len)
+        memcpy(g->state_copy, s->state_addr, s->state_len);
     g->ctx = make_fcontext(g, (size_t)((char *)g - (st.base + st.guard)), gt_entry);
     g->state = GT_RUNNABLE;
     all_link(s, g);
@@ -298,6 +405,8 @@ _Noreturn void gt_exit(void *result)
     struct rt_sched *s = rt_sched;
     gt_t *self = s->current;
 
+    if (s->cfg.on_exit)
+        s->cfg.on_exit();
     self->result = result;
     self->state = GT_DONE;
     all_unlink(s, self);
@@ -310,24 +419,33 @@ _Noreturn void gt_exit(void *result)
     abort();                        /* a finished thread is never resumed */
 }
 
-int gt_join(gt_t *g, void **result)
+int gt_join_until(gt_t *g, uint64_t deadline, bool try, void **result)
 {
     gt_t *self = rt_sched->current;
+    int rc = 0;
 
     if (g == self)
         return EDEADLK;
     if (g->detached || g->joiner || g->joined)
         return EINVAL;
-    if (g->state != GT_DONE) {
-        g->joiner = self;
-        while (g->state != GT_DONE)
-            gt_park("join", g);
-    }
+    if (g->state != GT_DONE && try)
+        return EBUSY;
+    g->joiner = self;
+    while (g->state != GT_DONE && rc != ETIMEDOUT && rc != ECANCELED)
+        rc = rt_park(deadline, deadline != 0, "join", g);
+    g->joiner = NULL;
+    if (g->state != GT_DONE)
+        return rc;
     g->joined = true;
     if (result)
         *result = g->result;
     release(g);
     return 0;
+}
+
+int gt_join(gt_t *g, void **result)
+{
+    return gt_join_until(g, 0, false, result);
 }
 
 int gt_detach(gt_t *g)
@@ -348,6 +466,16 @@ static size_t default_stack_size(void)
         rl.rlim_cur < MIN_STACK_SIZE)
         return DEFAULT_STACK_SIZE;
     return rl.rlim_cur;
+}
+
+static uint64_t current_sigmask(void)
+{
+    sigset_t set;
+    uint64_t mask = 0;
+
+    sigprocmask(SIG_SETMASK, NULL, &set);
+    memcpy(&mask, &set, sizeof(mask));
+    return mask;
 }
 
 int rt_start(const struct rt_config *cfg)
@@ -381,12 +509,15 @@ int rt_start(const struct rt_config *cfg)
     s->hub.stack.base = NULL;       /* never released */
     s->main.state = GT_RUNNING;
     s->main.id = s->next_id = 1;
+    s->main.sigmask = s->applied_mask = current_sigmask();
     all_link(s, &s->main);
     s->current = &s->main;
     s->stats.live = s->stats.peak_live = 1;
     s->last_poll = rt_now();
     rt_sched = s;
     rt_mode = RT_MODE_GREEN;
+    if (s->cfg.debug)
+        rt_overflow_report();
     return 0;
 }
 

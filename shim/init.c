@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim.h"
+#include <dlfcn.h>
+
+#include "thread_int.h"
 
 #define ENV_PREFIX "GREENRUN_"
 
@@ -99,6 +101,23 @@ static void on_fork_child(void)
     rt_mode = RT_MODE_OFF;
 }
 
+/* The C++ runtime keeps the exception being handled, and the count of those
+ * in flight, per OS thread (__cxa_get_globals); each green thread needs its
+ * own, or one that yields inside a catch block corrupts another's. */
+struct cxa_eh_globals {
+    void *caught_exceptions;
+    unsigned int uncaught_exceptions;
+};
+
+static void keep_cxx_exception_state(void)
+{
+    struct cxa_eh_globals *(*get_globals)(void);
+
+    get_globals = (struct cxa_eh_globals *(*)(void))dlsym(RTLD_DEFAULT, "__cxa_get_globals");
+    if (get_globals)
+        rt_thread_state(get_globals(), sizeof(struct cxa_eh_globals));
+}
+
 static void report_stats(void)
 {
     struct rt_stats st;
@@ -114,7 +133,7 @@ static void report_stats(void)
 
 __attribute__((constructor(101))) static void shim_init(void)
 {
-    struct rt_config cfg = { 0 };
+    struct rt_config cfg = { .on_exit = shim_key_run_destructors };
     int err;
 
     shim_real_resolve();
@@ -125,6 +144,7 @@ __attribute__((constructor(101))) static void shim_init(void)
         _exit(2);
     }
     pthread_atfork(NULL, NULL, on_fork_child);
+    keep_cxx_exception_state();
     if (cfg.debug)
         atexit(report_stats);
 }

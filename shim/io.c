@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <sys/uio.h>
 
-#include "shim.h"
+#include "thread_int.h"
 
 struct fdw_info *shim_blocking_fd(int fd)
 {
@@ -24,9 +24,13 @@ int shim_wait_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline)
     uint64_t timeo = events == FDW_READ ? fi->rcvtimeo : fi->sndtimeo;
     int err;
 
+    bool was;
+
     if (!*deadline && timeo)
         *deadline = rt_deadline_after(timeo);
+    was = shim_cancel_point_begin();
     err = fdw_wait(fd, events, *deadline);
+    shim_cancel_point_end(was, err);
     if (err) {
         errno = err == ETIMEDOUT ? EAGAIN : err;
         return -1;
@@ -86,6 +90,7 @@ static ssize_t do_read(int fd, void *buf, size_t n)
 
     if (!rt_green() || !(fi = shim_blocking_fd(fd)))
         return REAL(read)(fd, buf, n);
+    shim_testcancel();
     while ((r = shim_read_nowait(fd, fi, buf, n)) < 0 && errno == EAGAIN)
         if (shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
             return -1;
@@ -115,6 +120,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
     if (!rt_green() || !(fi = shim_blocking_fd(fd)))
         return REAL(write)(fd, buf, n);
+    shim_testcancel();
     do {
         r = shim_write_nowait(fd, fi, (const char *)buf + done, n - done);
         if (r >= 0)

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "shim.h"
+#include "thread_int.h"
 
 #define NS_PER_MS 1000000u
 
@@ -28,14 +28,18 @@ static int poll_wait(const struct pollfd *fds, nfds_t n, uint64_t deadline)
     nfds_t i;
     int k = 0, err;
 
+    bool was;
+
     if (n > 16 && !(reqs = malloc(n * sizeof(*reqs))))
         return ENOMEM;
     for (i = 0; i < n; i++)
         if (fds[i].fd >= 0)
             reqs[k++] = (struct fdw_req){ fds[i].fd, poll_events(fds[i].events) };
+    was = shim_cancel_point_begin();
     err = fdw_wait_many(reqs, k, deadline);
     if (reqs != small)
         free(reqs);
+    shim_cancel_point_end(was, err);
     return err;
 }
 
@@ -46,6 +50,7 @@ static int do_poll(struct pollfd *fds, nfds_t n, int timeout)
 
     if (!rt_green() || timeout == 0)
         return REAL(poll)(fds, n, timeout);
+    shim_testcancel();
     deadline = timeout > 0 ? rt_deadline_after((uint64_t)timeout * NS_PER_MS) : 0;
     while ((r = REAL(poll)(fds, n, 0)) == 0) {
         err = poll_wait(fds, n, deadline);

@@ -23,6 +23,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,15 +33,51 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* Every libc function the shim replaces, and calls through. */
+/* Every libc function the shim replaces, and calls through, by family. */
 #define SHIM_REAL_FUNCS(X) \
-    X(pthread_create) X(pthread_join) X(pthread_detach) X(pthread_exit) \
-    X(pthread_self) X(pthread_equal) \
+    SHIM_REAL_THREAD(X) SHIM_REAL_MUTEX(X) SHIM_REAL_SYNC(X) SHIM_REAL_C11(X) \
+    SHIM_REAL_TIME(X) SHIM_REAL_FD(X)
+
+#define SHIM_REAL_THREAD(X) \
+    X(pthread_create) X(pthread_join) X(pthread_tryjoin_np) X(pthread_timedjoin_np) \
+    X(pthread_clockjoin_np) X(pthread_detach) X(pthread_exit) X(pthread_self) \
+    X(pthread_equal) X(pthread_once) X(pthread_key_create) X(pthread_key_delete) \
+    X(pthread_getspecific) X(pthread_setspecific) X(pthread_setname_np) \
+    X(pthread_getname_np) X(pthread_getattr_np) X(pthread_sigmask) \
+    X(pthread_cancel) X(pthread_setcancelstate) X(pthread_setcanceltype) \
+    X(pthread_testcancel) X(__pthread_register_cancel) X(__pthread_unregister_cancel) \
+    X(__pthread_unwind_next) X(pthread_getcpuclockid) X(pthread_setaffinity_np) \
+    X(pthread_getaffinity_np) X(pthread_setschedparam) X(pthread_getschedparam) \
+    X(pthread_setschedprio) X(pthread_kill)
+
+#define SHIM_REAL_MUTEX(X) \
     X(pthread_mutex_lock) X(pthread_mutex_trylock) X(pthread_mutex_unlock) \
+    X(pthread_mutex_timedlock) X(pthread_mutex_clocklock) X(pthread_mutex_consistent) \
     X(pthread_cond_wait) X(pthread_cond_signal) X(pthread_cond_broadcast) \
-    X(sleep) X(usleep) X(nanosleep) X(sched_yield) \
+    X(pthread_cond_timedwait) X(pthread_cond_clockwait)
+
+#define SHIM_REAL_SYNC(X) \
+    X(pthread_rwlock_rdlock) X(pthread_rwlock_wrlock) X(pthread_rwlock_tryrdlock) \
+    X(pthread_rwlock_trywrlock) X(pthread_rwlock_timedrdlock) X(pthread_rwlock_timedwrlock) \
+    X(pthread_rwlock_clockrdlock) X(pthread_rwlock_clockwrlock) X(pthread_rwlock_unlock) \
+    X(sem_wait) X(sem_trywait) X(sem_timedwait) X(sem_clockwait) X(sem_post) \
+    X(sem_getvalue) X(pthread_barrier_init) X(pthread_barrier_wait) \
+    X(pthread_barrier_destroy) X(pthread_spin_lock) X(pthread_spin_trylock) \
+    X(pthread_spin_unlock) X(syscall)
+
+#define SHIM_REAL_C11(X) \
+    X(thrd_create) X(thrd_join) X(thrd_detach) X(thrd_exit) X(thrd_current) \
+    X(thrd_equal) X(thrd_sleep) X(thrd_yield) X(mtx_lock) X(mtx_timedlock) \
+    X(mtx_trylock) X(mtx_unlock) X(cnd_wait) X(cnd_timedwait) X(cnd_signal) \
+    X(cnd_broadcast) X(tss_create) X(tss_get) X(tss_set) X(tss_delete) X(call_once)
+
+#define SHIM_REAL_TIME(X) \
+    X(sleep) X(usleep) X(nanosleep) X(sched_yield)
+
+#define SHIM_REAL_FD(X) \
     X(read) X(write) X(recv) X(send) X(accept) X(accept4) X(connect) \
-    X(setsockopt) X(close) X(close_range) X(closefrom) X(dup2) X(dup3) X(fcntl) X(fcntl64) X(ioctl) X(fclose) X(poll)
+    X(setsockopt) X(close) X(close_range) X(closefrom) X(dup2) X(dup3) \
+    X(fcntl) X(fcntl64) X(ioctl) X(fclose) X(poll)
 
 int fcntl64(int fd, int cmd, ...);
 
@@ -54,6 +93,11 @@ void shim_real_resolve(void);
 #define REAL(name) \
     (__builtin_expect(shim_real.name != NULL, 1) ? shim_real.name \
                                                  : (shim_real_resolve(), shim_real.name))
+
+/* The runtime deadline (rt_now() time) for an absolute time on CLOCK_REALTIME
+ * or CLOCK_MONOTONIC; a time already past gives a deadline that has passed.
+ * EINVAL for another clock or a tv_nsec outside [0, 1e9). */
+int shim_abs_deadline(clockid_t clock, const struct timespec *abs, uint64_t *deadline);
 
 /* glibc's fortify failure: prints "buffer overflow detected" and aborts. */
 _Noreturn void __chk_fail(void);

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <sched.h>
 
-#include "shim.h"
+#include "thread_int.h"
 
 /* A valid relative timespec in nanoseconds, saturating. */
 static uint64_t timespec_ns(const struct timespec *ts)
@@ -10,6 +10,14 @@ static uint64_t timespec_ns(const struct timespec *ts)
     if ((uint64_t)ts->tv_sec > (UINT64_MAX - 999999999u) / 1000000000u)
         return UINT64_MAX;
     return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* Sleeps are cancellation points. */
+static void sleep_ns(uint64_t ns)
+{
+    bool was = shim_cancel_point_begin();
+
+    shim_cancel_point_end(was, gt_sleep(ns));
 }
 
 SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -24,7 +32,7 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
         errno = EINVAL;
         return -1;
     }
-    gt_sleep(timespec_ns(req));
+    sleep_ns(timespec_ns(req));
     return 0;
 }
 
@@ -32,7 +40,7 @@ SHIM_EXPORT unsigned sleep(unsigned seconds)
 {
     if (!rt_green())
         return REAL(sleep)(seconds);
-    gt_sleep((uint64_t)seconds * 1000000000u);
+    sleep_ns((uint64_t)seconds * 1000000000u);
     return 0;
 }
 
@@ -40,7 +48,7 @@ SHIM_EXPORT int usleep(useconds_t usec)
 {
     if (!rt_green())
         return REAL(usleep)(usec);
-    gt_sleep((uint64_t)usec * 1000u);
+    sleep_ns((uint64_t)usec * 1000u);
     return 0;
 }
 

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 
-#include "shim.h"
+#include "thread_int.h"
 
 #define CONNECT_RETRY_NS 1000000
 
@@ -25,6 +25,7 @@ static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
 
     if (!rt_green() || (flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
         return REAL(recv)(fd, buf, n, flags);
+    shim_testcancel();
     /* MSG_WAITALL: keep going until n bytes, EOF or an error, as the kernel would. */
     for (;;) {
         r = REAL(recv)(fd, (char *)buf + done, n - done, flags | MSG_DONTWAIT);
@@ -59,6 +60,7 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 
     if (!rt_green() || (flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
         return REAL(send)(fd, buf, n, flags);
+    shim_testcancel();
     do {
         r = REAL(send)(fd, (const char *)buf + done, n - done, flags | MSG_DONTWAIT);
         if (r >= 0)
@@ -92,6 +94,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 
     if (!rt_green() || !(fi = shim_blocking_fd(fd)))
         return REAL(accept4)(fd, addr, len, flags);
+    shim_testcancel();
     /* Only a listening socket ever becomes acceptable: anything else gets
      * its error from the real call at once. */
     if (!acceptable(fd) && listening(fd))
@@ -157,11 +160,12 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
     if (!rt_green() || !(fi = shim_blocking_fd(fd)))
         return REAL(connect)(fd, addr, len);
+    shim_testcancel();
     /* A Unix socket whose listener's backlog is full says EAGAIN where a
      * blocking connect would wait; nothing polls for that, so retry. */
     while ((r = connect_start(fd, addr, len)) < 0 && errno == EAGAIN &&
            addr->sa_family == AF_UNIX)
-        gt_sleep(CONNECT_RETRY_NS);
+        gt_sleep(CONNECT_RETRY_NS);     /* not a cancellation point: too short to matter */
     if (r == 0 || errno != EINPROGRESS)
         return (int)shim_keep_errno(r, saved);
     if (shim_wait_fd(fd, fi, FDW_WRITE, &deadline) < 0) {

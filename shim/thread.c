@@ -3,7 +3,7 @@
  * A pthread_t under greenrun is the address of the green thread's gt_t. */
 #include <errno.h>
 
-#include "shim.h"
+#include "thread_int.h"
 
 /* The stack size the program asked for, or 0 for "the default": glibc
  * reports its default for an attribute that never set one. */
@@ -48,11 +48,51 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     return err;
 }
 
+/* Every join is a cancellation point. */
+static int join(pthread_t thread, uint64_t deadline, bool try, void **result)
+{
+    bool was = shim_cancel_point_begin();
+    int err = gt_join_until((gt_t *)thread, deadline, try, result);
+
+    shim_cancel_point_end(was, err);
+    return err;
+}
+
 SHIM_EXPORT int pthread_join(pthread_t thread, void **result)
 {
     if (!rt_green())
         return REAL(pthread_join)(thread, result);
-    return gt_join((gt_t *)thread, result);
+    return join(thread, 0, false, result);
+}
+
+SHIM_EXPORT int pthread_tryjoin_np(pthread_t thread, void **result)
+{
+    if (!rt_green())
+        return REAL(pthread_tryjoin_np)(thread, result);
+    return join(thread, 0, true, result);
+}
+
+SHIM_EXPORT int pthread_clockjoin_np(pthread_t thread, void **result, clockid_t clock,
+                                     const struct timespec *abstime)
+{
+    uint64_t deadline = 0;
+    int err;
+
+    if (!rt_green())
+        return REAL(pthread_clockjoin_np)(thread, result, clock, abstime);
+    /* glibc looks at the time only when it has to wait. */
+    if (abstime && !gt_finished((gt_t *)thread) &&
+        (err = shim_abs_deadline(clock, abstime, &deadline)))
+        return err;
+    return join(thread, deadline, false, result);
+}
+
+SHIM_EXPORT int pthread_timedjoin_np(pthread_t thread, void **result,
+                                     const struct timespec *abstime)
+{
+    if (!rt_green())
+        return REAL(pthread_timedjoin_np)(thread, result, abstime);
+    return pthread_clockjoin_np(thread, result, CLOCK_REALTIME, abstime);
 }
 
 SHIM_EXPORT int pthread_detach(pthread_t thread)
@@ -60,13 +100,6 @@ SHIM_EXPORT int pthread_detach(pthread_t thread)
     if (!rt_green())
         return REAL(pthread_detach)(thread);
     return gt_detach((gt_t *)thread);
-}
-
-SHIM_EXPORT void pthread_exit(void *result)
-{
-    if (!rt_green())
-        REAL(pthread_exit)(result);
-    gt_exit(result);
 }
 
 SHIM_EXPORT pthread_t pthread_self(void)
@@ -79,4 +112,13 @@ SHIM_EXPORT pthread_t pthread_self(void)
 SHIM_EXPORT int pthread_equal(pthread_t a, pthread_t b)
 {
     return a == b;
+}
+
+/* Old binaries still call pthread_yield; glibc's headers now redirect the
+ * name to sched_yield, hence the assembler name. */
+SHIM_EXPORT int shim_pthread_yield(void) __asm__("pthread_yield");
+
+int shim_pthread_yield(void)
+{
+    return sched_yield();
 }

@@ -34,10 +34,8 @@ HOLD_THREADS=2000
 # it is (the README lists them too). They must still differ: when one stops
 # differing, take it off this list, so that it is held to the same output.
 declare -A KNOWN=(
-	[diff_exit]="cleanup handlers and key destructors do not run at thread exit"
-	[diff_tls]="__thread and pthread_key values are shared by the green threads"
+	[diff_tls]="__thread variables are shared by the green threads"
 	[diff_flockfile]="flockfile is owned by the OS thread, not the green thread"
-	[diff_pthread_t]="unwrapped pthread functions cannot use a green pthread_t"
 )
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-diff.XXXXXX") || exit 2

@@ -1,0 +1,182 @@
+/* thread_info.c - what a program can ask or set about a green thread: name,
+ * attributes, signal mask, scheduling, CPU affinity and clock.
+ *
+ * All green threads share one OS thread, so what the kernel keeps per thread
+ * is answered for that OS thread: CPU affinity (setting it moves every green
+ * thread) and the CPU-time clock. Scheduling policy and priority are kept per
+ * green thread and reported back, but the scheduler is FIFO whatever they say.
+ * The initial thread's name is the process's name, as natively.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "thread_int.h"
+
+#define TASK_COMM_LEN 16
+
+static bool is_initial(gt_t *g)
+{
+    return gt_id(g) == 1;
+}
+
+SHIM_EXPORT int pthread_setname_np(pthread_t thread, const char *name)
+{
+    gt_t *g = (gt_t *)thread;
+
+    if (!rt_green())
+        return REAL(pthread_setname_np)(thread, name);
+    if (strlen(name) >= TASK_COMM_LEN)
+        return ERANGE;
+    if (is_initial(g))
+        return REAL(pthread_setname_np)(REAL(pthread_self)(), name);
+    gt_set_name(g, name);
+    return 0;
+}
+
+SHIM_EXPORT int pthread_getname_np(pthread_t thread, char *buf, size_t len)
+{
+    gt_t *g = (gt_t *)thread;
+    char comm[TASK_COMM_LEN] = "";
+
+    if (!rt_green())
+        return REAL(pthread_getname_np)(thread, buf, len);
+    if (len < TASK_COMM_LEN)
+        return ERANGE;
+    if (is_initial(g) || !gt_name(g)[0]) {
+        /* A new thread is named after its process until it is renamed. */
+        prctl(PR_GET_NAME, comm);
+        snprintf(buf, len, "%s", comm);
+    } else {
+        snprintf(buf, len, "%s", gt_name(g));
+    }
+    return 0;
+}
+
+SHIM_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
+{
+    gt_t *g = (gt_t *)thread;
+    size_t size, guard;
+    void *addr;
+    int err;
+
+    if (!rt_green() || !gt_stack(g, &addr, &size, &guard))
+        return REAL(pthread_getattr_np)(rt_green() ? REAL(pthread_self)() : thread, attr);
+    err = pthread_attr_init(attr);
+    if (err)
+        return err;
+    pthread_attr_setstack(attr, addr, size);
+    pthread_attr_setguardsize(attr, guard);
+    pthread_attr_setdetachstate(attr, gt_detached(g) ? PTHREAD_CREATE_DETACHED
+                                                      : PTHREAD_CREATE_JOINABLE);
+    return 0;
+}
+
+#define SIGCANCEL 32                /* glibc's own signals, never blocked */
+#define SIGSETXID 33
+
+static uint64_t without_reserved(uint64_t mask)
+{
+    return mask & ~((1ULL << (SIGCANCEL - 1)) | (1ULL << (SIGSETXID - 1)));
+}
+
+SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    uint64_t mask, cur;
+
+    if (!rt_green())
+        return REAL(pthread_sigmask)(how, set, old);
+    cur = gt_sigmask(gt_self());
+    if (set) {
+        memcpy(&mask, set, sizeof(mask));
+        switch (how) {
+        case SIG_BLOCK: mask = cur | mask; break;
+        case SIG_UNBLOCK: mask = cur & ~mask; break;
+        case SIG_SETMASK: break;
+        default: return EINVAL;
+        }
+    }
+    if (old) {
+        sigemptyset(old);
+        memcpy(old, &cur, sizeof(cur));
+    }
+    if (set)
+        gt_set_sigmask(without_reserved(mask));
+    return 0;
+}
+
+SHIM_EXPORT int pthread_kill(pthread_t thread, int sig)
+{
+    gt_t *g = (gt_t *)thread;
+
+    if (!rt_green())
+        return REAL(pthread_kill)(thread, sig);
+    if (sig < 0 || sig >= NSIG)
+        return EINVAL;
+    if (sig == 0 || gt_finished(g))
+        return 0;
+    /* Delivered to the OS thread: the handler runs on whichever green
+     * thread runs next, not necessarily `thread`. */
+    return REAL(pthread_kill)(REAL(pthread_self)(), sig);
+}
+
+SHIM_EXPORT int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param)
+{
+    struct shim_thread *t = shim_thread((gt_t *)thread);
+
+    if (!rt_green())
+        return REAL(pthread_getschedparam)(thread, policy, param);
+    *policy = t->sched_policy;
+    param->sched_priority = t->sched_priority;
+    return 0;
+}
+
+static int check_priority(int policy, int priority)
+{
+    int lo = sched_get_priority_min(policy), hi = sched_get_priority_max(policy);
+
+    return lo < 0 || priority < lo || priority > hi ? EINVAL : 0;
+}
+
+SHIM_EXPORT int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param)
+{
+    struct shim_thread *t = shim_thread((gt_t *)thread);
+    int err;
+
+    if (!rt_green())
+        return REAL(pthread_setschedparam)(thread, policy, param);
+    if ((err = check_priority(policy, param->sched_priority)))
+        return err;
+    t->sched_policy = policy;
+    t->sched_priority = param->sched_priority;
+    return 0;
+}
+
+SHIM_EXPORT int pthread_setschedprio(pthread_t thread, int priority)
+{
+    struct shim_thread *t = shim_thread((gt_t *)thread);
+    int err;
+
+    if (!rt_green())
+        return REAL(pthread_setschedprio)(thread, priority);
+    if ((err = check_priority(t->sched_policy, priority)))
+        return err;
+    t->sched_priority = priority;
+    return 0;
+}
+
+SHIM_EXPORT int pthread_setaffinity_np(pthread_t thread, size_t size, const cpu_set_t *set)
+{
+    return REAL(pthread_setaffinity_np)(rt_green() ? REAL(pthread_self)() : thread, size, set);
+}
+
+SHIM_EXPORT int pthread_getaffinity_np(pthread_t thread, size_t size, cpu_set_t *set)
+{
+    return REAL(pthread_getaffinity_np)(rt_green() ? REAL(pthread_self)() : thread, size, set);
+}
+
+SHIM_EXPORT int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
+{
+    return REAL(pthread_getcpuclockid)(rt_green() ? REAL(pthread_self)() : thread, clock);
+}
