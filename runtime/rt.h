@@ -65,6 +65,8 @@ typedef struct gt gt_t;
 struct gt_attr {
     size_t stack_size;          /* 0 = the configured default */
     size_t guard_size;          /* 0 = one page */
+    void *stack;                /* the caller's own stack of stack_size bytes,
+                                   used as is (no guard), never freed; or NULL */
     bool detached;
 };
 

@@ -26,6 +26,7 @@ struct rt_stack {
     size_t size;                /* whole slot, guard included */
     size_t guard;
     struct rt_stack *next;      /* cache free list */
+    bool borrowed;              /* the program's own memory: never freed */
 };
 
 struct gt {

@@ -91,7 +91,7 @@ static void release(gt_t *g)
 {
     struct rt_stack st = g->stack;
 
-    if (st.base)
+    if (st.base && !st.borrowed)
         rt_stack_free(&st);
 }
 
@@ -373,9 +373,11 @@ int gt_spawn(gt_t **out, const struct gt_attr *attr, gt_fn fn, void *arg)
 
     if (size < MIN_STACK_SIZE)
         return EINVAL;
-    err = rt_stack_alloc(&st, size, guard);
-    if (err)
+    if (attr && attr->stack) {
+        st = (struct rt_stack){ .base = attr->stack, .size = size, .borrowed = true };
+    } else if ((err = rt_stack_alloc(&st, size, guard))) {
         return err;
+    }
     /* The thread's own struct sits at the top of its stack, as glibc's does:
      * one page then holds both it and the first frames. */
     top = st.base + st.size;

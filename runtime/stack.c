@@ -128,6 +128,7 @@ int rt_stack_alloc(struct rt_stack *st, size_t size, size_t guard)
     st->size = size + guard;
     st->guard = guard;
     st->next = NULL;
+    st->borrowed = false;
     return 0;
 }
 

@@ -124,8 +124,11 @@ void rt_loop_wait(struct rt_sched *s)
     now = rt_now();
     left = s->heap[1]->deadline > now ? s->heap[1]->deadline - now : 0;
     if (left >= NS_PER_MS) {
+        /* uv_run runs due timers before it polls: if the time ran out in
+         * between, the timer has fired and the poll would block without
+         * end. Repeating every millisecond bounds that poll. */
         uv_update_time(&s->loop);
-        uv_timer_start(&s->timer, on_timer, left / NS_PER_MS, 0);
+        uv_timer_start(&s->timer, on_timer, left / NS_PER_MS, 1);
         uv_run(&s->loop, UV_RUN_ONCE);
         return;
     }

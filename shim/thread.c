@@ -20,14 +20,29 @@ static size_t attr_stack_size(const pthread_attr_t *attr)
     return size == dflt_size ? 0 : size;
 }
 
+/* The stack set with pthread_attr_setstack, or NULL. glibc keeps the top of
+ * the stack and reports top - size as its base: top is NULL when unset. */
+static void *attr_stack(const pthread_attr_t *attr, size_t *size)
+{
+    void *base;
+
+    if (pthread_attr_getstack(attr, &base, size) != 0 || (uintptr_t)base + *size == 0)
+        return NULL;
+    return base;
+}
+
 static void attr_to_gt(const pthread_attr_t *attr, struct gt_attr *ga)
 {
     int detach = PTHREAD_CREATE_JOINABLE;
 
     if (!attr)
         return;
-    ga->stack_size = attr_stack_size(attr);
-    pthread_attr_getguardsize(attr, &ga->guard_size);
+    if ((ga->stack = attr_stack(attr, &ga->stack_size)))
+        ga->guard_size = 0;
+    else
+        ga->stack_size = attr_stack_size(attr);
+    if (!ga->stack)
+        pthread_attr_getguardsize(attr, &ga->guard_size);
     pthread_attr_getdetachstate(attr, &detach);
     ga->detached = detach == PTHREAD_CREATE_DETACHED;
 }

@@ -8,8 +8,12 @@
  * 10,000 detached threads come and go; join errors (self, detached, twice, a
  * second joiner) and detach errors; gt_exit() from a nested call; errno is
  * per green thread; park/unpark, and unpark of a thread that is not parked is
- * a no-op; 100,000 spawn/join cycles reuse one stack; stack and guard sizes
- * from the attributes, the configured default, and RLIMIT_STACK.
+ * a no-op, and gt_unpark/gt_parked report the state; 100,000 spawn/join
+ * cycles reuse one stack, and reuse does not depend on what the caller's
+ * stack held; stack and guard sizes from the attributes, the configured
+ * default and RLIMIT_STACK; a caller-provided stack is used and never cached;
+ * stack sizes that cannot be mapped (up to SIZE_MAX) fail cleanly; rt_mode is
+ * green in every green thread, also after the hub ran.
  *
  * Green threads never call cr_assert (it longjmps to the test's own stack):
  * they record what they saw and the main thread asserts.
@@ -312,6 +316,30 @@ Test(sched, detach_of_finished_thread_makes_its_stack_available, .init = start)
     cr_assert_eq(gt_detach(a), 0);
     cr_assert_eq(gt_spawn(&b, &attr, count_done, NULL), 0);
     cr_assert_eq(b, a, "gt_detach of a finished thread did not release its stack");
+    cr_assert_eq(gt_join(b, NULL), 0);
+}
+
+/* Leaves non-zero garbage where the next call's locals will be. */
+static __attribute__((noinline)) void dirty_stack(void)
+{
+    volatile unsigned char junk[8192];
+
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = 0xff;
+}
+
+/* gt_spawn's own locals must not decide whether a stack is ever freed. */
+Test(sched, joined_stack_reused_whatever_the_callers_stack_held, .init = start)
+{
+    struct gt_attr attr = { .stack_size = 80 * KiB };
+    gt_t *a, *b;
+
+    dirty_stack();
+    cr_assert_eq(gt_spawn(&a, &attr, ret_arg, NULL), 0);
+    cr_assert_eq(gt_join(a, NULL), 0);
+    dirty_stack();
+    cr_assert_eq(gt_spawn(&b, &attr, ret_arg, NULL), 0);
+    cr_assert_eq(b, a, "a joined thread's stack was not released");
     cr_assert_eq(gt_join(b, NULL), 0);
 }
 
@@ -701,6 +729,27 @@ Test(sched, attr_guard_size_honoured, .init = start)
     cr_assert_eq(gt_spawn(&g, &attr, ret_arg, NULL), 0);
     cr_assert_eq(g->stack.guard, 4 * rt_page_size());
     cr_assert_eq(gt_join(g, NULL), 0);
+}
+
+Test(sched, borrowed_stack_is_used_and_never_cached, .init = start)
+{
+    static _Alignas(4096) char buf[64 * 1024];
+    struct gt_attr attr = { .stack_size = sizeof(buf), .stack = buf };
+    struct gt_attr own = { .stack_size = sizeof(buf) };
+    gt_t *g;
+    void *res = NULL;
+
+    cr_assert_eq(gt_spawn(&g, &attr, use_stack_thread, (void *)32), 0);
+    cr_assert((char *)g >= buf && (char *)g < buf + sizeof(buf), "thread not on the given stack");
+    cr_assert_eq(gt_join(g, &res), 0);
+    cr_assert_eq((unsigned)(uintptr_t)res, expected_sum(32));
+    /* The program's memory must not come back as a runtime stack. */
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(gt_spawn(&g, &own, ret_arg, NULL), 0);
+        cr_assert((char *)g < buf || (char *)g >= buf + sizeof(buf),
+                  "borrowed stack handed out again");
+        cr_assert_eq(gt_join(g, NULL), 0);
+    }
 }
 
 Test(sched, configured_default_stack_size_used)

@@ -7,7 +7,8 @@
  * guard; no guard when asked for none; live stacks do not overlap; a freed stack
  * is handed out again for the same size and guard, never for another size or
  * guard; stacks freed beyond the resident cache bound (whose pages go back to
- * the kernel) come back usable.
+ * the kernel) come back usable; every field of the returned descriptor is
+ * set; requests beyond the address space, SIZE_MAX included, fail.
  *
  * The stack allocator works without rt_start().
  */
@@ -107,6 +108,33 @@ Test(stack, guard_of_reused_stack_still_faults, .signal = SIGSEGV)
     cr_assert_eq(again.base, st.base);
     p = (volatile char *)usable(&again) - 1;
     *p = 1;
+}
+
+/* Every field of the returned descriptor is set, whatever it held before: a
+ * stale `borrowed` would keep the stack from ever being freed. */
+Test(stack, fresh_stack_descriptor_fully_initialised)
+{
+    struct rt_stack st;
+
+    memset(&st, 0x01, sizeof(st));  /* 0x01: a valid `true` for the bools */
+    cr_assert_eq(rt_stack_alloc(&st, 64 * KiB, page()), 0);
+    cr_assert_eq(st.guard, page());
+    cr_assert_eq(st.size, 64 * KiB + page());
+    cr_assert_not(st.borrowed, "fresh stack marked borrowed (left uninitialised)");
+}
+
+Test(stack, cached_stack_descriptor_fully_initialised)
+{
+    struct rt_stack st, again;
+
+    memset(&st, 0, sizeof(st));
+    cr_assert_eq(rt_stack_alloc(&st, 64 * KiB, page()), 0);
+    st.borrowed = false;
+    rt_stack_free(&st);
+    memset(&again, 0x01, sizeof(again));
+    cr_assert_eq(rt_stack_alloc(&again, 64 * KiB, page()), 0);
+    cr_assert_eq(again.base, st.base);
+    cr_assert_not(again.borrowed);
 }
 
 Test(stack, zero_guard_means_no_guard)
