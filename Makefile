@@ -10,7 +10,8 @@ VERSION  := $(shell sed -n 's/^version=//p' scripts/greenrun)
 B        := build
 
 # Debian packages the build and the tests need.
-DEBS     := gcc g++ make libc6-dev binutils libuv1-dev libboost-context-dev libcriterion-dev
+DEBS     := gcc g++ make libc6-dev binutils libuv1-dev libboost-context-dev libcriterion-dev \
+            pigz xz-utils zstd python3
 
 CC       ?= gcc
 CXX      ?= g++
@@ -55,6 +56,9 @@ $(FCTX):
 $(B)/obj/%.o: %.c $(wildcard runtime/*.h shim/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iruntime -c -o $@ $<
+
+# A C++ exception can unwind through pthread_once's frame (std::call_once).
+$(B)/obj/shim/once.o: CFLAGS += -fexceptions
 
 $(B)/libgreenrun.so: $(RT_OBJ) $(SHIM_OBJ) $(FCTX) shim/exports.map
 	$(CC) -shared -o $@ $(RT_OBJ) $(SHIM_OBJ) $(B)/fcontext/*.o \

@@ -64,11 +64,13 @@ typedef struct gt gt_t;
 
 struct gt_attr {
     size_t stack_size;          /* 0 = the configured default */
-    size_t guard_size;          /* 0 = one page */
+    size_t guard_size;          /* 0 = one page, GT_NO_GUARD = none */
     void *stack;                /* the caller's own stack of stack_size bytes,
                                    used as is (no guard), never freed; or NULL */
     bool detached;
 };
+
+#define GT_NO_GUARD SIZE_MAX
 
 typedef void *(*gt_fn)(void *);
 

@@ -24,7 +24,7 @@
 #define HUB_STACK_SIZE (256 * 1024)
 #define POLL_INTERVAL 1000000       /* ns between loop polls under load */
 #define POLL_CHECK_EVERY 64         /* direct switches between clock reads */
-#define DEFAULT_STACK_SIZE (8 * 1024 * 1024)
+#define UNLIMITED_STACK_SIZE (2 * 1024 * 1024)   /* glibc's choice when RLIMIT_STACK is unlimited */
 #define MIN_STACK_SIZE 16384        /* PTHREAD_STACK_MIN */
 
 __thread int rt_mode __attribute__((tls_model("initial-exec")));
@@ -366,6 +366,9 @@ int gt_spawn(gt_t **out, const struct gt_attr *attr, gt_fn fn, void *arg)
     struct rt_sched *s = rt_sched;
     size_t size = attr && attr->stack_size ? attr->stack_size : s->cfg.default_stack_size;
     size_t guard = attr && attr->guard_size ? attr->guard_size : rt_page_size();
+
+    if (guard == GT_NO_GUARD)
+        guard = 0;
     struct rt_stack st;
     char *top;
     gt_t *g;
@@ -426,12 +429,12 @@ int gt_join_until(gt_t *g, uint64_t deadline, bool try, void **result)
     gt_t *self = rt_sched->current;
     int rc = 0;
 
+    if (g->state != GT_DONE && try)
+        return EBUSY;               /* as glibc: before anything else */
     if (g == self)
         return EDEADLK;
     if (g->detached || g->joiner || g->joined)
         return EINVAL;
-    if (g->state != GT_DONE && try)
-        return EBUSY;
     g->joiner = self;
     while (g->state != GT_DONE && rc != ETIMEDOUT && rc != ECANCELED)
         rc = rt_park(deadline, deadline != 0, "join", g);
@@ -464,10 +467,9 @@ static size_t default_stack_size(void)
 {
     struct rlimit rl;
 
-    if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
-        rl.rlim_cur < MIN_STACK_SIZE)
-        return DEFAULT_STACK_SIZE;
-    return rl.rlim_cur;
+    if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UNLIMITED_STACK_SIZE;
+    return rl.rlim_cur < MIN_STACK_SIZE ? MIN_STACK_SIZE : rl.rlim_cur;
 }
 
 static uint64_t current_sigmask(void)

@@ -143,6 +143,7 @@ __attribute__((constructor(101))) static void shim_init(void)
         fprintf(stderr, "greenrun: cannot start the runtime: %s\n", strerror(err));
         _exit(2);
     }
+    shim_name_initial_thread();
     pthread_atfork(NULL, NULL, on_fork_child);
     keep_cxx_exception_state();
     if (cfg.debug)

@@ -88,9 +88,11 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     int saved = errno;
     ssize_t r;
 
-    if (!rt_green() || !(fi = shim_blocking_fd(fd)))
+    if (!rt_green())
         return REAL(read)(fd, buf, n);
     shim_testcancel();
+    if (!(fi = shim_blocking_fd(fd)))
+        return REAL(read)(fd, buf, n);
     while ((r = shim_read_nowait(fd, fi, buf, n)) < 0 && errno == EAGAIN)
         if (shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
             return -1;
@@ -118,9 +120,11 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
     size_t done = 0;
     ssize_t r;
 
-    if (!rt_green() || !(fi = shim_blocking_fd(fd)))
+    if (!rt_green())
         return REAL(write)(fd, buf, n);
     shim_testcancel();
+    if (!(fi = shim_blocking_fd(fd)))
+        return REAL(write)(fd, buf, n);
     do {
         r = shim_write_nowait(fd, fi, (const char *)buf + done, n - done);
         if (r >= 0)

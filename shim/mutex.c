@@ -1,39 +1,66 @@
 /* mutex.c - pthread mutexes that park the green thread instead of the OS thread.
  *
- * The state lives in the program's own pthread_mutex_t, laid over glibc's
- * struct __pthread_mutex_s so that its static initialisers (all zero, the kind
- * at offset 16) and pthread_mutex_init/destroy keep working untouched:
+ * Green mutexes (normal, recursive, errorcheck, adaptive; private) keep their
+ * state in the program's own pthread_mutex_t, laid over glibc's struct
+ * __pthread_mutex_s so that its static initialisers (all zero, the kind at
+ * offset 16) and pthread_mutex_init/destroy keep working untouched:
  *
  *     glibc          here
  *     __lock         locked: 1 while held
- *     __count        recursion depth beyond the first lock
- *     __owner+__nusers  the owning green thread (8 bytes, aligned)
+ *     __count        recursion depth of a recursive mutex, counted as glibc
+ *                    counts it (1 after the first lock), 0 otherwise
+ *     __owner        the owner: where glibc keeps its kernel thread id, the
+ *                    low 32 bits of its green thread id (gt_id); only two
+ *                    live threads 2^32 creations apart could be confused
+ *     __nusers       counted as glibc counts it: +1 per lock, -1 per unlock
+ *                    that releases, untouched by condvar waits; glibc's own
+ *                    pthread_mutex_destroy reads it to answer EBUSY
  *     __kind         the kind, never written
  *     __list         FIFO of waiting green threads
  *
+ * Unlocked, the fields glibc reads hold what glibc's would.
+ *
  * Unlock hands the mutex straight to the first waiter: FIFO order makes runs
- * reproducible and no thread starves. Process-shared, robust and priority
- * mutexes keep glibc's own implementation.
+ * reproducible and no thread starves. A waiter is the owner once an unlock
+ * has taken it off the queue; a timed-out waiter takes itself off first, so
+ * the mutex is never handed to a thread that has left. glibc lets any thread
+ * unlock a normal or adaptive mutex, and its owner relocking it waits for
+ * that like any other thread: the owner queues too.
+ *
+ * Process-shared, robust, priority-inherit and priority-protect mutexes
+ * ("foreign") keep glibc's implementation: see mutex_foreign.c.
+ *
+ * Timed locks check the timespec where glibc does: only when the call would
+ * block, and per kind in glibc's order. The deadline is converted to the
+ * runtime's monotonic clock at the time of the call.
  */
 #include <errno.h>
 #include <stddef.h>
 
-#include "shim.h"
+#include "mutex_int.h"
 
 struct green_mutex {
     int locked;
     unsigned count;
-    gt_t *owner;
+    unsigned owner;
+    unsigned nusers;
     int kind;
     short spins, elision;
     struct gt_waitq waiters;
 };
 
+#define SAME_OFFSET(ours, glibc) \
+    _Static_assert(offsetof(struct green_mutex, ours) == \
+                   offsetof(pthread_mutex_t, __data.glibc), "glibc's " #glibc)
+SAME_OFFSET(locked, __lock);
+SAME_OFFSET(count, __count);
+SAME_OFFSET(owner, __owner);
+SAME_OFFSET(nusers, __nusers);
+SAME_OFFSET(kind, __kind);
+SAME_OFFSET(waiters, __list);
 _Static_assert(sizeof(struct green_mutex) == sizeof(pthread_mutex_t), "mutex layout");
-_Static_assert(offsetof(struct green_mutex, kind) == 16, "glibc __kind offset");
 
-#define KIND_MASK 3                 /* PTHREAD_MUTEX_KIND_MASK_NP */
-#define KIND_FOREIGN (16 | 32 | 64 | 128)   /* robust, PI, PP, process-shared */
+#define NS_PER_SEC 1000000000L
 
 static struct green_mutex *green(const pthread_mutex_t *m)
 {
@@ -45,89 +72,217 @@ int shim_mutex_is_green(const pthread_mutex_t *m)
     return !(green(m)->kind & KIND_FOREIGN);
 }
 
-/* The mutex is ours already: what the kind says to do about it. */
-static int relock(struct green_mutex *m, pthread_mutex_t *pm)
+/* ---- timed waits ---- */
+
+static bool bad_nsec(const struct timespec *t)
 {
-    switch (m->kind & KIND_MASK) {
-    case PTHREAD_MUTEX_RECURSIVE:
-        if (m->count + 1 == 0)
-            return EAGAIN;
-        m->count++;
-        return 0;
-    case PTHREAD_MUTEX_ERRORCHECK:
-        return EDEADLK;
-    default:
-        gt_park("mutex it already holds", pm);  /* as glibc: never returns */
-        return EDEADLK;
-    }
+    return t->tv_nsec < 0 || t->tv_nsec >= NS_PER_SEC;
 }
 
-int shim_mutex_lock(pthread_mutex_t *pm)
+/* A timed lock about to wait: glibc's answer for the timespec, or 0 and the
+ * deadline. glibc's futex wait takes a time before the epoch as past before
+ * the kernel sees a bad tv_nsec; robust and priority-protect mutexes check
+ * tv_nsec first; the kernel's FUTEX_LOCK_PI rejects both. */
+int mutex_lock_deadline(int kind, clockid_t clk, const struct timespec *t, uint64_t *deadline)
 {
-    struct green_mutex *m = green(pm);
-    struct gt_waiter w;
-    gt_t *self = gt_self();
-
-    if (!m->owner) {
-        m->owner = self;
-        m->locked = 1;
-        return 0;
+    if (kind & KIND_PI) {
+        if (t->tv_sec < 0 || bad_nsec(t))
+            return EINVAL;
+    } else if (kind & (KIND_ROBUST | KIND_PP)) {
+        if (bad_nsec(t))
+            return EINVAL;
+        if (t->tv_sec < 0)
+            return ETIMEDOUT;
+    } else if (t->tv_sec < 0) {
+        return ETIMEDOUT;
     }
-    if (m->owner == self)
-        return relock(m, pm);
-    gt_waitq_push(&m->waiters, &w, self);
-    while (m->owner != self)
-        gt_park("mutex", pm);
+    return shim_abs_deadline(clk, t, deadline);     /* EINVAL for a bad tv_nsec */
+}
+
+/* ---- green mutexes ---- */
+
+/* `users`: a pthread_mutex_lock/unlock call, counted in __nusers; a condvar
+ * wait's unlock and relock are not, as in glibc. */
+
+static unsigned id_of(gt_t *g)
+{
+    return (unsigned)gt_id(g);
+}
+
+static bool held_by(const struct green_mutex *m, gt_t *g)
+{
+    return m->locked && m->owner == id_of(g);
+}
+
+static void take(struct green_mutex *m, gt_t *g)
+{
+    m->locked = 1;
+    m->owner = id_of(g);
+    m->count = (m->kind & TYPE_MASK) == PTHREAD_MUTEX_RECURSIVE;
+}
+
+static int recurse(struct green_mutex *m)
+{
+    if (m->count + 1 == 0)
+        return EAGAIN;
+    m->count++;
     return 0;
 }
 
-int shim_mutex_unlock(pthread_mutex_t *pm)
+/* Queue for the mutex until an unlock hands it over or the deadline (0 =
+ * none) passes. Only an unlock takes a waiter off the queue but for the
+ * waiter itself, so being off it means owning the mutex, even when the
+ * deadline passed meanwhile. */
+static int green_wait(struct green_mutex *m, pthread_mutex_t *pm, uint64_t deadline)
+{
+    struct gt_waiter w;
+
+    gt_waitq_push(&m->waiters, &w, gt_self());
+    while (gt_waitq_linked(&m->waiters, &w)) {
+        if (gt_park_until(deadline, "mutex", pm) == ETIMEDOUT &&
+            gt_waitq_linked(&m->waiters, &w)) {
+            gt_waitq_remove(&m->waiters, &w);
+            return ETIMEDOUT;
+        }
+    }
+    return 0;
+}
+
+static int green_lock(pthread_mutex_t *pm, clockid_t clk, const struct timespec *abstime,
+                      bool users)
+{
+    struct green_mutex *m = green(pm);
+    gt_t *self = gt_self();
+    uint64_t deadline = 0;
+    int err;
+
+    if (!m->locked) {
+        take(m, self);
+        m->nusers += users;
+        return 0;
+    }
+    if (held_by(m, self)) {
+        switch (mutex_type(pm)) {
+        case PTHREAD_MUTEX_RECURSIVE:
+            return recurse(m);
+        case PTHREAD_MUTEX_ERRORCHECK:
+            return EDEADLK;
+        default:
+            break;                  /* normal, adaptive: wait for an unlock */
+        }
+    }
+    if (abstime) {
+        err = mutex_lock_deadline(m->kind, clk, abstime, &deadline);
+        if (err)
+            return err;
+    }
+    err = green_wait(m, pm, deadline);
+    if (!err)
+        m->nusers += users;
+    return err;
+}
+
+static int green_trylock(pthread_mutex_t *pm)
+{
+    struct green_mutex *m = green(pm);
+    gt_t *self = gt_self();
+
+    if (!m->locked) {
+        take(m, self);
+        m->nusers++;
+        return 0;
+    }
+    if (held_by(m, self) && mutex_type(pm) == PTHREAD_MUTEX_RECURSIVE)
+        return recurse(m);
+    return EBUSY;
+}
+
+static int green_unlock(pthread_mutex_t *pm, bool users)
 {
     struct green_mutex *m = green(pm);
     struct gt_waiter *w;
-    int kind = m->kind & KIND_MASK;
+    int type = mutex_type(pm);
 
-    if (kind != PTHREAD_MUTEX_NORMAL && kind != PTHREAD_MUTEX_ADAPTIVE_NP &&
-        m->owner != gt_self())
+    if ((type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK) &&
+        !held_by(m, gt_self()))
         return EPERM;
-    if (m->count) {
-        m->count--;
+    if (type == PTHREAD_MUTEX_RECURSIVE && --m->count)
         return 0;
-    }
+    m->nusers -= users;
     w = gt_waitq_pop(&m->waiters);
     if (w) {
-        m->owner = w->g;
+        take(m, w->g);
         gt_unpark(w->g);
     } else {
-        m->owner = NULL;
         m->locked = 0;
+        m->owner = 0;
+        m->count = 0;
     }
     return 0;
+}
+
+/* ---- the calls ---- */
+
+static int timed_lock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abstime,
+                      bool users)
+{
+    if (shim_mutex_is_green(m))
+        return green_lock(m, clk, abstime, users);
+    return mutex_foreign_lock(m, clk, abstime);
+}
+
+/* The unlock and relock of a condvar wait, from a green thread, on any
+ * mutex. */
+int shim_mutex_lock(pthread_mutex_t *m)
+{
+    return timed_lock(m, CLOCK_REALTIME, NULL, false);
+}
+
+int shim_mutex_unlock(pthread_mutex_t *m)
+{
+    if (shim_mutex_is_green(m))
+        return green_unlock(m, false);
+    return mutex_foreign_unlock(m);
 }
 
 SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (!rt_green() || !shim_mutex_is_green(m))
+    if (!rt_green())
         return REAL(pthread_mutex_lock)(m);
-    return shim_mutex_lock(m);
+    return timed_lock(m, CLOCK_REALTIME, NULL, true);
 }
 
-SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm)
+SHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-    struct green_mutex *m = green(pm);
+    if (!rt_green())
+        return REAL(pthread_mutex_timedlock)(m, abstime);
+    return timed_lock(m, CLOCK_REALTIME, abstime, true);
+}
 
-    if (!rt_green() || !shim_mutex_is_green(pm))
-        return REAL(pthread_mutex_trylock)(pm);
-    if (!m->owner)
-        return shim_mutex_lock(pm);
-    if (m->owner == gt_self() && (m->kind & KIND_MASK) == PTHREAD_MUTEX_RECURSIVE)
-        return relock(m, pm);
-    return EBUSY;
+SHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+                                        const struct timespec *abstime)
+{
+    if (!rt_green())
+        return REAL(pthread_mutex_clocklock)(m, clk, abstime);
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+        return EINVAL;              /* whatever the mutex's state, as glibc */
+    return timed_lock(m, clk, abstime, true);
+}
+
+SHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    if (!rt_green())
+        return REAL(pthread_mutex_trylock)(m);
+    if (shim_mutex_is_green(m))
+        return green_trylock(m);
+    return mutex_foreign_trylock(m);
 }
 
 SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    if (!rt_green() || !shim_mutex_is_green(m))
+    if (!rt_green())
         return REAL(pthread_mutex_unlock)(m);
-    return shim_mutex_unlock(m);
+    if (shim_mutex_is_green(m))
+        return green_unlock(m, true);
+    return mutex_foreign_unlock(m);
 }

@@ -48,9 +48,11 @@ static int do_poll(struct pollfd *fds, nfds_t n, int timeout)
     uint64_t deadline;
     int saved = errno, r, err;
 
-    if (!rt_green() || timeout == 0)
+    if (!rt_green())
         return REAL(poll)(fds, n, timeout);
     shim_testcancel();
+    if (timeout == 0)
+        return REAL(poll)(fds, n, timeout);
     deadline = timeout > 0 ? rt_deadline_after((uint64_t)timeout * NS_PER_MS) : 0;
     while ((r = REAL(poll)(fds, n, 0)) == 0) {
         err = poll_wait(fds, n, deadline);

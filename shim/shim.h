@@ -33,6 +33,12 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
+/* glibc's cleanup-buffer entry points: pthread.h declares them only for C
+ * built without -fexceptions. */
+void __pthread_register_cancel(__pthread_unwind_buf_t *buf);
+void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf);
+_Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
+
 /* Every libc function the shim replaces, and calls through, by family. */
 #define SHIM_REAL_FUNCS(X) \
     SHIM_REAL_THREAD(X) SHIM_REAL_MUTEX(X) SHIM_REAL_SYNC(X) SHIM_REAL_C11(X) \
@@ -72,7 +78,7 @@
     X(cnd_broadcast) X(tss_create) X(tss_get) X(tss_set) X(tss_delete) X(call_once)
 
 #define SHIM_REAL_TIME(X) \
-    X(sleep) X(usleep) X(nanosleep) X(sched_yield)
+    X(sleep) X(usleep) X(nanosleep) X(clock_nanosleep) X(sched_yield)
 
 #define SHIM_REAL_FD(X) \
     X(read) X(write) X(recv) X(send) X(accept) X(accept4) X(connect) \
@@ -98,6 +104,11 @@ void shim_real_resolve(void);
  * or CLOCK_MONOTONIC; a time already past gives a deadline that has passed.
  * EINVAL for another clock or a tv_nsec outside [0, 1e9). */
 int shim_abs_deadline(clockid_t clock, const struct timespec *abs, uint64_t *deadline);
+
+/* One pause of a polling loop: *pause starts at 0 and grows on each call.
+ * ETIMEDOUT once the deadline (0 = none) has passed, ECANCELED when
+ * interrupted, else 0: poll again. */
+int shim_backoff(uint64_t *pause, uint64_t deadline);
 
 /* glibc's fortify failure: prints "buffer overflow detected" and aborts. */
 _Noreturn void __chk_fail(void);
@@ -125,7 +136,8 @@ static inline ssize_t shim_keep_errno(ssize_t r, int saved_errno)
 ssize_t shim_read_nowait(int fd, struct fdw_info *fi, void *buf, size_t n);
 ssize_t shim_write_nowait(int fd, struct fdw_info *fi, const void *buf, size_t n);
 
-/* Mutex operations on a green mutex, shared with the condition variables. */
+/* A condition variable wait's unlock and relock, on any kind of mutex (not
+ * counted in __nusers, as in glibc); whether glibc's layout is ours. */
 int shim_mutex_lock(pthread_mutex_t *m);
 int shim_mutex_unlock(pthread_mutex_t *m);
 int shim_mutex_is_green(const pthread_mutex_t *m);

@@ -24,6 +24,7 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     if (!rt_green())
         return REAL(nanosleep)(req, rem);
+    shim_testcancel();
     if (!req) {
         errno = EFAULT;             /* what the system call says */
         return -1;
@@ -33,6 +34,36 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
         return -1;
     }
     sleep_ns(timespec_ns(req));
+    return 0;
+}
+
+/* Returns an error number, not -1 and errno. CLOCK_BOOTTIME's relative
+ * sleeps run on the monotonic clock (they differ only across a suspend);
+ * other clocks, and absolute BOOTTIME sleeps, get the real call. */
+SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
+                                struct timespec *rem)
+{
+    bool absolute = flags & TIMER_ABSTIME;
+    uint64_t deadline, now;
+    int err;
+
+    if (!rt_green())
+        return REAL(clock_nanosleep)(clock, flags, req, rem);
+    shim_testcancel();
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC &&
+        (clock != CLOCK_BOOTTIME || absolute))
+        return REAL(clock_nanosleep)(clock, flags, req, rem);
+    if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000 || (!absolute && req->tv_sec < 0))
+        return EINVAL;
+    if (!absolute) {
+        sleep_ns(timespec_ns(req));
+        return 0;
+    }
+    if ((err = shim_abs_deadline(clock, req, &deadline)))
+        return err;
+    now = rt_now();
+    if (deadline > now)
+        sleep_ns(deadline - now);
     return 0;
 }
 

@@ -23,9 +23,11 @@ static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
     size_t done = 0;
     ssize_t r;
 
-    if (!rt_green() || (flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
+    if (!rt_green())
         return REAL(recv)(fd, buf, n, flags);
     shim_testcancel();
+    if ((flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
+        return REAL(recv)(fd, buf, n, flags);
     /* MSG_WAITALL: keep going until n bytes, EOF or an error, as the kernel would. */
     for (;;) {
         r = REAL(recv)(fd, (char *)buf + done, n - done, flags | MSG_DONTWAIT);
@@ -58,9 +60,11 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
     size_t done = 0;
     ssize_t r;
 
-    if (!rt_green() || (flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
+    if (!rt_green())
         return REAL(send)(fd, buf, n, flags);
     shim_testcancel();
+    if ((flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
+        return REAL(send)(fd, buf, n, flags);
     do {
         r = REAL(send)(fd, (const char *)buf + done, n - done, flags | MSG_DONTWAIT);
         if (r >= 0)
@@ -92,9 +96,11 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     uint64_t deadline = 0;
     int saved = errno, c;
 
-    if (!rt_green() || !(fi = shim_blocking_fd(fd)))
+    if (!rt_green())
         return REAL(accept4)(fd, addr, len, flags);
     shim_testcancel();
+    if (!(fi = shim_blocking_fd(fd)))
+        return REAL(accept4)(fd, addr, len, flags);
     /* Only a listening socket ever becomes acceptable: anything else gets
      * its error from the real call at once. */
     if (!acceptable(fd) && listening(fd))
@@ -158,9 +164,11 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     uint64_t deadline = 0;
     int saved = errno, r;
 
-    if (!rt_green() || !(fi = shim_blocking_fd(fd)))
+    if (!rt_green())
         return REAL(connect)(fd, addr, len);
     shim_testcancel();
+    if (!(fi = shim_blocking_fd(fd)))
+        return REAL(connect)(fd, addr, len);
     /* A Unix socket whose listener's backlog is full says EAGAIN where a
      * blocking connect would wait; nothing polls for that, so retry. */
     while ((r = connect_start(fd, addr, len)) < 0 && errno == EAGAIN &&

@@ -41,8 +41,9 @@ static void attr_to_gt(const pthread_attr_t *attr, struct gt_attr *ga)
         ga->guard_size = 0;
     else
         ga->stack_size = attr_stack_size(attr);
-    if (!ga->stack)
-        pthread_attr_getguardsize(attr, &ga->guard_size);
+    if (!ga->stack && pthread_attr_getguardsize(attr, &ga->guard_size) == 0 &&
+        ga->guard_size == 0)
+        ga->guard_size = GT_NO_GUARD;
     pthread_attr_getdetachstate(attr, &detach);
     ga->detached = detach == PTHREAD_CREATE_DETACHED;
 }
@@ -58,17 +59,25 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
         return REAL(pthread_create)(thread, attr, start, arg);
     attr_to_gt(attr, &ga);
     err = gt_spawn(&g, &ga, start, arg);
-    if (err == 0)
-        *thread = (pthread_t)g;
-    return err;
+    if (err)
+        return err;
+    /* As the kernel does: a new thread starts with its creator's name. */
+    gt_set_name(g, gt_name(gt_self()));
+    *thread = (pthread_t)g;
+    return 0;
 }
 
-/* Every join is a cancellation point. */
+/* A join that has to wait is a cancellation point; tryjoin never is. */
 static int join(pthread_t thread, uint64_t deadline, bool try, void **result)
 {
-    bool was = shim_cancel_point_begin();
-    int err = gt_join_until((gt_t *)thread, deadline, try, result);
+    gt_t *g = (gt_t *)thread;
+    bool was;
+    int err;
 
+    if (try || gt_finished(g))
+        return gt_join_until(g, deadline, try, result);
+    was = shim_cancel_point_begin();
+    err = gt_join_until(g, deadline, false, result);
     shim_cancel_point_end(was, err);
     return err;
 }
@@ -91,14 +100,18 @@ SHIM_EXPORT int pthread_clockjoin_np(pthread_t thread, void **result, clockid_t 
                                      const struct timespec *abstime)
 {
     uint64_t deadline = 0;
-    int err;
 
     if (!rt_green())
         return REAL(pthread_clockjoin_np)(thread, result, clock, abstime);
-    /* glibc looks at the time only when it has to wait. */
-    if (abstime && !gt_finished((gt_t *)thread) &&
-        (err = shim_abs_deadline(clock, abstime, &deadline)))
-        return err;
+    /* As glibc: the clock is checked first, a negative time has passed
+     * already, and a bad tv_nsec makes the kernel refuse each timed wait
+     * while glibc goes on waiting, that is no deadline at all. */
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+        return EINVAL;
+    if (abstime && abstime->tv_sec < 0)
+        return ETIMEDOUT;
+    if (abstime && shim_abs_deadline(clock, abstime, &deadline) != 0)
+        deadline = 0;
     return join(thread, deadline, false, result);
 }
 

@@ -5,7 +5,8 @@
  * is answered for that OS thread: CPU affinity (setting it moves every green
  * thread) and the CPU-time clock. Scheduling policy and priority are kept per
  * green thread and reported back, but the scheduler is FIFO whatever they say.
- * The initial thread's name is the process's name, as natively.
+ * The initial thread's name is the process's name and new threads take their
+ * creator's, as natively.
  */
 #include <errno.h>
 #include <sched.h>
@@ -24,34 +25,35 @@ static bool is_initial(gt_t *g)
 SHIM_EXPORT int pthread_setname_np(pthread_t thread, const char *name)
 {
     gt_t *g = (gt_t *)thread;
+    int err;
 
     if (!rt_green())
         return REAL(pthread_setname_np)(thread, name);
     if (strlen(name) >= TASK_COMM_LEN)
         return ERANGE;
-    if (is_initial(g))
-        return REAL(pthread_setname_np)(REAL(pthread_self)(), name);
+    if (is_initial(g) && (err = REAL(pthread_setname_np)(REAL(pthread_self)(), name)))
+        return err;
     gt_set_name(g, name);
     return 0;
 }
 
 SHIM_EXPORT int pthread_getname_np(pthread_t thread, char *buf, size_t len)
 {
-    gt_t *g = (gt_t *)thread;
-    char comm[TASK_COMM_LEN] = "";
-
     if (!rt_green())
         return REAL(pthread_getname_np)(thread, buf, len);
     if (len < TASK_COMM_LEN)
         return ERANGE;
-    if (is_initial(g) || !gt_name(g)[0]) {
-        /* A new thread is named after its process until it is renamed. */
-        prctl(PR_GET_NAME, comm);
-        snprintf(buf, len, "%s", comm);
-    } else {
-        snprintf(buf, len, "%s", gt_name(g));
-    }
+    snprintf(buf, len, "%s", gt_name((gt_t *)thread));
     return 0;
+}
+
+/* The initial thread's name is the process's, as the kernel sees it. */
+void shim_name_initial_thread(void)
+{
+    char comm[TASK_COMM_LEN] = "";
+
+    prctl(PR_GET_NAME, comm);
+    gt_set_name(gt_self(), comm);
 }
 
 SHIM_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
@@ -73,12 +75,14 @@ SHIM_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
     return 0;
 }
 
-#define SIGCANCEL 32                /* glibc's own signals, never blocked */
+#define SIGCANCEL 32                /* glibc's own signals */
 #define SIGSETXID 33
 
-static uint64_t without_reserved(uint64_t mask)
+/* What the kernel and glibc never let a thread block. */
+static uint64_t without_unblockable(uint64_t mask)
 {
-    return mask & ~((1ULL << (SIGCANCEL - 1)) | (1ULL << (SIGSETXID - 1)));
+    return mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)) |
+                    (1ULL << (SIGCANCEL - 1)) | (1ULL << (SIGSETXID - 1)));
 }
 
 SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
@@ -102,7 +106,7 @@ SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
         memcpy(old, &cur, sizeof(cur));
     }
     if (set)
-        gt_set_sigmask(without_reserved(mask));
+        gt_set_sigmask(without_unblockable(mask));
     return 0;
 }
 

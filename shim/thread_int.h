@@ -29,6 +29,9 @@ static inline struct shim_thread *shim_thread(gt_t *g)
     return gt_user(g);
 }
 
+/* thread_info.c */
+void shim_name_initial_thread(void);
+
 /* key.c: run the destructors of the calling thread's keys. */
 void shim_key_run_destructors(void);
 

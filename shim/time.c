@@ -25,3 +25,23 @@ int shim_abs_deadline(clockid_t clock, const struct timespec *abs, uint64_t *dea
     *deadline = rt_deadline_after((uint64_t)left);
     return 0;
 }
+
+/* Polling what the loop cannot watch (objects shared with other processes):
+ * pauses from 50 us, doubling to 1 ms, so a quick hand-over is seen quickly
+ * and a long wait costs a wake-up per millisecond. */
+#define BACKOFF_FIRST_NS 50000u
+#define BACKOFF_MAX_NS 1000000u
+
+int shim_backoff(uint64_t *pause, uint64_t deadline)
+{
+    uint64_t now = rt_now(), nap;
+
+    if (deadline && now >= deadline)
+        return ETIMEDOUT;
+    if (*pause < BACKOFF_FIRST_NS)
+        *pause = BACKOFF_FIRST_NS;
+    nap = deadline && deadline - now < *pause ? deadline - now : *pause;
+    if (*pause < BACKOFF_MAX_NS)
+        *pause *= 2;
+    return gt_sleep(nap);
+}
