@@ -125,6 +125,19 @@ SHIM_EXPORT int pthread_kill(pthread_t thread, int sig)
     return REAL(pthread_kill)(REAL(pthread_self)(), sig);
 }
 
+SHIM_EXPORT int pthread_sigqueue(pthread_t thread, int sig, const union sigval value)
+{
+    gt_t *g = (gt_t *)thread;
+
+    if (!rt_green())
+        return REAL(pthread_sigqueue)(thread, sig, value);
+    if (sig < 0 || sig >= NSIG)
+        return EINVAL;
+    if (sig == 0 || gt_finished(g))
+        return 0;
+    return REAL(pthread_sigqueue)(REAL(pthread_self)(), sig, value);   /* as pthread_kill */
+}
+
 SHIM_EXPORT int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param)
 {
     struct shim_thread *t = shim_thread((gt_t *)thread);

@@ -36,6 +36,7 @@ HOLD_THREADS=2000
 declare -A KNOWN=(
 	[diff_tls]="__thread variables are shared by the green threads"
 	[diff_flockfile]="flockfile is owned by the OS thread, not the green thread"
+	[diff_cxx_exit]="pthread_exit does not unwind C++ frames (no forced unwinding)"
 )
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-diff.XXXXXX") || exit 2
