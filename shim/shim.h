@@ -17,12 +17,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <threads.h>
@@ -42,7 +54,8 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
 /* Every libc function the shim replaces, and calls through, by family. */
 #define SHIM_REAL_FUNCS(X) \
     SHIM_REAL_THREAD(X) SHIM_REAL_MUTEX(X) SHIM_REAL_SYNC(X) SHIM_REAL_C11(X) \
-    SHIM_REAL_TIME(X) SHIM_REAL_FD(X)
+    SHIM_REAL_TIME(X) SHIM_REAL_FD(X) SHIM_REAL_IO(X) SHIM_REAL_MUX(X) \
+    SHIM_REAL_STDIO(X) SHIM_REAL_PROC(X) SHIM_REAL_DNS(X)
 
 #define SHIM_REAL_THREAD(X) \
     X(pthread_create) X(pthread_join) X(pthread_tryjoin_np) X(pthread_timedjoin_np) \
@@ -84,6 +97,33 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
     X(read) X(write) X(recv) X(send) X(accept) X(accept4) X(connect) \
     X(setsockopt) X(close) X(close_range) X(closefrom) X(dup2) X(dup3) \
     X(fcntl) X(fcntl64) X(ioctl) X(fclose) X(poll)
+
+#define SHIM_REAL_IO(X) \
+    X(readv) X(writev) X(pread) X(pwrite) X(pread64) X(pwrite64) X(preadv) \
+    X(pwritev) X(preadv64) X(pwritev64) X(preadv2) X(pwritev2) X(recvfrom) \
+    X(recvmsg) X(recvmmsg) X(sendto) X(sendmsg) X(sendmmsg) X(sendfile) \
+    X(sendfile64) X(splice) X(shutdown) X(socket) X(socketpair) X(pipe) \
+    X(pipe2) X(eventfd) X(timerfd_create) X(signalfd) X(dup) X(epoll_create) \
+    X(epoll_create1) X(memfd_create) X(open) X(open64) X(openat) X(openat64) \
+    X(creat) X(creat64)
+
+#define SHIM_REAL_MUX(X) \
+    X(select) X(pselect) X(ppoll) X(epoll_wait) X(epoll_pwait) X(epoll_pwait2)
+
+#define SHIM_REAL_STDIO(X) \
+    X(fgets) X(fgets_unlocked) X(fread) X(fread_unlocked) X(getline) X(getdelim) \
+    X(fgetc) X(getc) X(getc_unlocked) X(fgetc_unlocked) X(getchar) X(vfscanf) \
+    X(fwrite) X(fwrite_unlocked) X(fflush) X(fflush_unlocked) X(fputs) \
+    X(fputs_unlocked) X(fputc) X(putc) X(fputc_unlocked) X(putc_unlocked)
+
+#define SHIM_REAL_PROC(X) \
+    X(fork) X(waitpid) X(wait) X(wait3) X(wait4) X(waitid) X(system) X(popen) \
+    X(pclose) X(execve) X(execv) X(execvp) X(execvpe) X(execl) X(execlp) \
+    X(execle) X(fexecve) X(posix_spawn) X(posix_spawnp)
+
+#define SHIM_REAL_DNS(X) \
+    X(getaddrinfo) X(getnameinfo) X(gethostbyname) X(gethostbyname_r) \
+    X(gethostbyname2) X(gethostbyname2_r) X(gethostbyaddr) X(gethostbyaddr_r)
 
 int fcntl64(int fd, int cmd, ...);
 
