@@ -11,7 +11,8 @@ B        := build
 
 # Debian packages the build and the tests need.
 DEBS     := gcc g++ make libc6-dev binutils libuv1-dev libboost-context-dev libcriterion-dev \
-            pigz xz-utils zstd python3
+            pigz xz-utils zstd python3 curl wget redis-server redis-tools memcached \
+            netcat-openbsd socat
 
 CC       ?= gcc
 CXX      ?= g++

@@ -14,7 +14,8 @@
  * is still wanted, so a level-triggered fd cannot keep the loop spinning.
  *
  * close, dup2 and friends must call fdw_forget() first: waiters get EBADF, the
- * watcher is stopped before the number can be reused.
+ * watcher is stopped before the number can be reused. A fork child starts
+ * with an empty table (fdw_fork_child).
  *
  * The table serves the one managed OS thread and its loop: no locking.
  */
@@ -149,6 +150,16 @@ static void on_closed(uv_handle_t *h)
     free(h->data);
 }
 
+/* An entry taken out of the table: its watcher closes (and frees it) with
+ * the loop's next run, before which the number may get a new watcher. */
+static void entry_free(struct fdw *f)
+{
+    if (f->polling)
+        RT_CALL_OUT(uv_close((uv_handle_t *)&f->poll, on_closed));
+    else
+        free(f);
+}
+
 void fdw_forget(int fd)
 {
     struct fdw *f = entry(fd);
@@ -161,10 +172,20 @@ void fdw_forget(int fd)
         n->closed = true;
         gt_unpark(n->g);
     }
-    if (f->polling)
-        RT_CALL_OUT(uv_close((uv_handle_t *)&f->poll, on_closed));
-    else
-        free(f);
+    entry_free(f);
+}
+
+/* After a fork: the waiters are threads that stayed in the parent, and the
+ * loop has already been given its own epoll instance (uv_loop_fork), so
+ * closing the watchers no longer touches the parent's. */
+void fdw_fork_child(void)
+{
+    for (size_t fd = 0; fd < table_len; fd++) {
+        if (table[fd]) {
+            entry_free(table[fd]);
+            table[fd] = NULL;
+        }
+    }
 }
 
 void fdw_forget_range(unsigned first, unsigned last)

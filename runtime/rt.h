@@ -53,6 +53,14 @@ int rt_thread_state(void *addr, size_t len);
  * thread and a hub is created. Returns 0 or an errno value. */
 int rt_start(const struct rt_config *cfg);
 
+/* In the child of a fork made by a green thread (a pthread_atfork child
+ * handler calls it): the forking thread is the only one left, with a runtime
+ * of its own: the loop gets a new epoll instance (the inherited one is the
+ * parent's), the fd table and the deadlines start empty, and the other
+ * threads never run again. Returns 0, or an errno value when the loop could
+ * not be renewed: the child then runs with the runtime off (rt_mode). */
+int rt_fork_child(void);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t rt_now(void);
 /* The deadline `ns` from now, saturating: a wait that long never ends. */
@@ -185,6 +193,15 @@ struct fdw_req {
     int events;                 /* FDW_READ | FDW_WRITE */
 };
 int fdw_wait_many(const struct fdw_req *reqs, int n, uint64_t deadline);
+
+/* ---- work on libuv's thread pool ---- */
+
+/* Run work(arg) on one of libuv's pool threads while the calling green thread
+ * parks (on a green thread only). The pool threads are OS threads the runtime
+ * does not manage (rt_mode is off there) with every signal blocked. Returns 0
+ * once work has returned, or an errno value when the job could not be queued
+ * (work did not run). Not interruptible: the thread waits for the job to end. */
+int rt_offload(void (*work)(void *arg), void *arg);
 
 /* ---- statistics (GREENRUN_DEBUG) ---- */
 

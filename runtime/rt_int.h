@@ -17,7 +17,9 @@ typedef struct {
 transfer_t jump_fcontext(fcontext_t const to, void *vp);
 fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 
-enum gt_state { GT_RUNNING, GT_RUNNABLE, GT_PARKED, GT_DONE };
+/* GT_GONE: a thread that stayed in the parent of a fork; in the child it is
+ * never runnable and never finishes. */
+enum gt_state { GT_RUNNING, GT_RUNNABLE, GT_PARKED, GT_DONE, GT_GONE };
 
 /* A stack carved from the stack region: [base, base + guard) is the guard,
  * [base + guard, base + size) is usable. */
@@ -116,6 +118,13 @@ _Noreturn void rt_deadlock(struct rt_sched *s);
 
 /* overflow.c */
 int rt_overflow_report(void);
+
+/* fdw.c: drop every entry without waking anyone (a fork child's). */
+void fdw_fork_child(void);
+
+/* fork.c: fn(loop) (uv_loop_init, uv_loop_fork) with fds 0 to 2 taken, so
+ * that none of the loop's own fds is stdin, stdout or stderr. */
+int rt_loop_call(int (*fn)(uv_loop_t *loop), uv_loop_t *loop);
 
 /* timer.c */
 void rt_timer_insert(struct rt_sched *s, gt_t *g, uint64_t deadline);

@@ -115,7 +115,7 @@ static void switch_sigmask(struct rt_sched *s, gt_t *to)
         return;
     sigemptyset(&set);
     memcpy(&set, &to->sigmask, sizeof(to->sigmask));
-    sigprocmask(SIG_SETMASK, &set, NULL);
+    RT_CALL_OUT(sigprocmask(SIG_SETMASK, &set, NULL));
     s->applied_mask = to->sigmask;
 }
 
@@ -496,7 +496,7 @@ int rt_start(const struct rt_config *cfg)
     s->cfg = *cfg;
     if (!s->cfg.default_stack_size)
         s->cfg.default_stack_size = default_stack_size();
-    err = uv_loop_init(&s->loop);
+    err = rt_loop_call(uv_loop_init, &s->loop);
     if (err) {
         free(s);
         return -err;

@@ -3,14 +3,14 @@
  * close, close_range, closefrom, dup2, dup3 and fclose release the fd's wait state (waiters get EBADF,
  * the loop stops watching) before the number can be reused. fcntl(F_SETFL)
  * and ioctl(FIONBIO) keep the runtime's copy of the program's O_NONBLOCK view
- * current.
+ * current; an fd made by fcntl(F_DUPFD) gets its original's entry.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
 
-#include "shim.h"
+#include "io_int.h"
 
 SHIM_EXPORT int close(int fd)
 {
@@ -47,15 +47,22 @@ SHIM_EXPORT int dup3(int old, int new, int flags)
     return REAL(dup3)(old, new, flags);
 }
 
+/* Pending output is flushed cooperatively first: glibc's fclose would write
+ * it with the OS thread blocked. _fileno, not fileno(), which sets errno for
+ * a stream without an fd (fmemopen). */
 SHIM_EXPORT int fclose(FILE *f)
 {
-    if (rt_green())
-        fdw_forget(fileno(f));
+    if (!rt_green())
+        return REAL(fclose)(f);
+    if (f->_IO_write_ptr > f->_IO_write_base)
+        fflush(f);
+    fdw_forget(f->_fileno);
     return REAL(fclose)(f);
 }
 
 /* fcntl's third argument is an int or a pointer; both fit in a long. After
- * a successful F_SETFL, remember the program's O_NONBLOCK choice. */
+ * a successful F_SETFL, remember the program's O_NONBLOCK choice; a new fd
+ * from F_DUPFD takes its original's entry. */
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, va_list ap)
 {
     unsigned long arg = va_arg(ap, unsigned long);
@@ -63,8 +70,12 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, va_list ap)
     int r;
 
     r = real(fd, cmd, arg);
-    if (r >= 0 && cmd == F_SETFL && rt_green() && (fi = fdw_peek(fd)))
+    if (r < 0 || !rt_green())
+        return r;
+    if (cmd == F_SETFL && (fi = fdw_peek(fd)))
         fi->nonblock = (arg & O_NONBLOCK) != 0;
+    else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+        shim_fd_dup(fd, r);
     return r;
 }
 

@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 
+#include "proc_int.h"
 #include "thread_int.h"
 
 #define ENV_PREFIX "GREENRUN_"
@@ -55,11 +56,25 @@ static void setting_stack_size(const char *name, const char *v, struct rt_config
     cfg->default_stack_size = size;
 }
 
-static void setting_debug(const char *name, const char *v, struct rt_config *cfg)
+static bool parse_flag(const char *name, const char *v)
 {
     if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
         bad_setting(name, v, "expected 0 or 1");
-    cfg->debug = v[0] == '1';
+    return v[0] == '1';
+}
+
+static void setting_debug(const char *name, const char *v, struct rt_config *cfg)
+{
+    cfg->debug = parse_flag(name, v);
+}
+
+/* Whether programs this one execs run under greenrun too (exec.c). */
+static bool inherit = true;
+
+static void setting_inherit(const char *name, const char *v, struct rt_config *cfg)
+{
+    (void)cfg;                      /* the shim's setting, not the runtime's */
+    inherit = parse_flag(name, v);
 }
 
 static const struct setting {
@@ -68,6 +83,7 @@ static const struct setting {
 } settings[] = {
     { "GREENRUN_STACK_SIZE", setting_stack_size },
     { "GREENRUN_DEBUG", setting_debug },
+    { "GREENRUN_INHERIT", setting_inherit },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -89,16 +105,10 @@ static void read_settings(struct rt_config *cfg)
             if (strlen(settings[i].name) == len && !strncmp(settings[i].name, *e, len))
                 break;
         if (i == NSETTINGS)
-            bad_setting(name, eq + 1, "unknown setting; known: GREENRUN_STACK_SIZE, GREENRUN_DEBUG");
+            bad_setting(name, eq + 1, "unknown setting; known: GREENRUN_STACK_SIZE, GREENRUN_DEBUG, "
+                        "GREENRUN_INHERIT");
         settings[i].apply(name, eq + 1, cfg);
     }
-}
-
-/* Only the forking thread lives on in a child: it runs as a plain process,
- * every wrapper passing straight through to libc. */
-static void on_fork_child(void)
-{
-    rt_mode = RT_MODE_OFF;
 }
 
 /* The C++ runtime keeps the exception being handled, and the count of those
@@ -138,13 +148,16 @@ __attribute__((constructor(101))) static void shim_init(void)
 
     shim_real_resolve();
     read_settings(&cfg);
+    shim_exec_init(inherit);
+    /* Before libuv (rt_start) and the program register theirs: in a fork
+     * child, the handlers after this one find the child's own runtime. */
+    pthread_atfork(NULL, NULL, shim_fork_child);
     err = rt_start(&cfg);
     if (err) {
         fprintf(stderr, "greenrun: cannot start the runtime: %s\n", strerror(err));
         _exit(2);
     }
     shim_name_initial_thread();
-    pthread_atfork(NULL, NULL, on_fork_child);
     keep_cxx_exception_state();
     if (cfg.debug)
         atexit(report_stats);

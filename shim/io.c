@@ -1,15 +1,27 @@
-/* io.c - read and write, and the non-blocking attempts every fd wrapper uses.
+/* io.c - read and write, and the waiting every fd wrapper shares.
  *
- * The program's fds keep their own O_NONBLOCK flag. An attempt that must not
- * block therefore asks per call, by fd kind:
- *   sockets, pipes, eventfds   preadv2/pwritev2 with RWF_NOWAIT
- *   ttys, FIFOs opened by path readiness first (poll with timeout 0), then
- *                              the real call; RWF_NOWAIT is refused there
- *   regular files and the like plain blocking call (they never wait on a peer)
+ * A call is made cooperative when its fd is pollable and blocking in the
+ * program's own view (shim_blocking_fd): regular files never wait on a peer,
+ * and an fd the program made non-blocking keeps answering EAGAIN. The call is
+ * tried without blocking (vio.c's attempts, or MSG_DONTWAIT), and on EAGAIN
+ * the green thread parks on the fd's readiness (shim_wait_fd), the socket's
+ * SO_RCVTIMEO or SO_SNDTIMEO bounding the whole call as they bound the
+ * kernel's wait.
+ *
+ * Every blocking write goes through shim_write_all: a blocking write writes
+ * everything or fails, so after a partial write the rest is attempted again,
+ * and an error or the timeout after some progress returns the count so far,
+ * as the kernel does; the rest of an iovec array is given to the kernel
+ * without copying the array (shim_iov_rest). A write can say EAGAIN while
+ * its fd polls writable: an unconnected Unix datagram socket sending to a
+ * receiver whose queue is full (the kernel waits on the receiver, which
+ * nothing can poll). The writer then retries after pauses growing from 50 us
+ * to 1 ms, rather than spinning.
  */
 #include <errno.h>
 #include <sys/uio.h>
 
+#include "io_int.h"
 #include "thread_int.h"
 
 struct fdw_info *shim_blocking_fd(int fd)
@@ -19,18 +31,29 @@ struct fdw_info *shim_blocking_fd(int fd)
     return fi && !fi->nonblock && fi->kind != FDW_PLAIN ? fi : NULL;
 }
 
-int shim_wait_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline)
+bool shim_fd_ready(int fd, short events)
+{
+    struct pollfd p = { fd, events, 0 };
+
+    return REAL(poll)(&p, 1, 0) != 0;
+}
+
+/* Park on fd's readiness, or with `pause`, for one pause of a polling loop
+ * (*pause grows on each). */
+static int wait_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline, bool cancel_point,
+                   uint64_t *pause)
 {
     uint64_t timeo = events == FDW_READ ? fi->rcvtimeo : fi->sndtimeo;
+    bool was = false;
     int err;
-
-    bool was;
 
     if (!*deadline && timeo)
         *deadline = rt_deadline_after(timeo);
-    was = shim_cancel_point_begin();
-    err = fdw_wait(fd, events, *deadline);
-    shim_cancel_point_end(was, err);
+    if (cancel_point)
+        was = shim_cancel_point_begin();
+    err = pause ? shim_backoff(pause, *deadline) : fdw_wait(fd, events, *deadline);
+    if (cancel_point)
+        shim_cancel_point_end(was, err);
     if (err) {
         errno = err == ETIMEDOUT ? EAGAIN : err;
         return -1;
@@ -38,47 +61,77 @@ int shim_wait_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline)
     return 0;
 }
 
-static bool ready_now(int fd, short events)
+int shim_wait_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline)
 {
-    struct pollfd p = { fd, events, 0 };
-
-    return REAL(poll)(&p, 1, 0) != 0;
+    return wait_fd(fd, fi, events, deadline, true, NULL);
 }
 
-ssize_t shim_read_nowait(int fd, struct fdw_info *fi, void *buf, size_t n)
+int shim_wait_fd_nocancel(int fd, struct fdw_info *fi, int events, uint64_t *deadline)
 {
-    struct iovec v = { buf, n };
-    ssize_t r;
-
-    if (fi->kind == FDW_SOCKET || fi->kind == FDW_NOWAIT) {
-        r = preadv2(fd, &v, 1, -1, RWF_NOWAIT);
-        if (r >= 0 || errno != EOPNOTSUPP)
-            return r;
-        fi->kind = FDW_POLLED;
-    }
-    if (fi->kind == FDW_POLLED && !ready_now(fd, POLLIN)) {
-        errno = EAGAIN;
-        return -1;
-    }
-    return REAL(read)(fd, buf, n);
+    return wait_fd(fd, fi, events, deadline, false, NULL);
 }
 
-ssize_t shim_write_nowait(int fd, struct fdw_info *fi, const void *buf, size_t n)
+int shim_pause_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline, uint64_t *pause)
 {
-    struct iovec v = { (void *)buf, n };
+    return wait_fd(fd, fi, events, deadline, true, pause);
+}
+
+int shim_wait_writable(int fd, struct fdw_info *fi, uint64_t *deadline, uint64_t *pause)
+{
+    if (shim_fd_ready(fd, POLLOUT))
+        return shim_pause_fd(fd, fi, FDW_WRITE, deadline, pause);
+    return shim_wait_fd(fd, fi, FDW_WRITE, deadline);
+}
+
+ssize_t shim_write_all(int fd, struct fdw_info *fi, size_t done, shim_send_fn *attempt, void *ctx)
+{
+    uint64_t deadline = 0, pause = 0;
+    size_t total = 0;
+    int saved = errno;
     ssize_t r;
 
-    if (fi->kind == FDW_SOCKET || fi->kind == FDW_NOWAIT) {
-        r = pwritev2(fd, &v, 1, -1, RWF_NOWAIT);
-        if (r >= 0 || errno != EOPNOTSUPP)
-            return r;
-        fi->kind = FDW_POLLED;
+    for (;;) {
+        r = attempt(fd, fi, done, &total, ctx);
+        if (r > 0 && (done += (size_t)r) < total)
+            continue;
+        if (r >= 0 || errno != EAGAIN || shim_wait_writable(fd, fi, &deadline, &pause) < 0)
+            break;
     }
-    if (fi->kind == FDW_POLLED && !ready_now(fd, POLLOUT)) {
-        errno = EAGAIN;
-        return -1;
+    return done ? shim_keep_errno((ssize_t)done, saved) : r;
+}
+
+size_t shim_iov_len(const struct iovec *iov, size_t cnt)
+{
+    size_t n = 0;
+
+    while (cnt--)
+        n += iov++->iov_len;
+    return n;
+}
+
+int shim_iov_rest(const struct iovec **iov, int cnt, size_t done, struct iovec *part)
+{
+    const struct iovec *v = *iov;
+
+    if (!done)
+        return cnt;
+    for (; cnt > 0 && done >= v->iov_len; v++, cnt--)
+        done -= v->iov_len;
+    if (done && cnt > 0) {
+        *part = (struct iovec){ (char *)v->iov_base + done, v->iov_len - done };
+        v = part;
+        cnt = 1;
     }
-    return REAL(write)(fd, buf, n);
+    *iov = v;
+    return cnt;
+}
+
+void shim_msg_rest(struct msghdr *m, size_t done, struct iovec *part)
+{
+    const struct iovec *iov = m->msg_iov;
+
+    m->msg_iovlen = (size_t)shim_iov_rest(&iov, (int)m->msg_iovlen, done, part);
+    m->msg_iov = (struct iovec *)iov;
 }
 
 static ssize_t do_read(int fd, void *buf, size_t n)
@@ -111,26 +164,28 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     return do_read(fd, buf, n);
 }
 
-/* A blocking write writes everything, or fails having written nothing. */
+struct buf {
+    const char *p;
+    size_t n;
+};
+
+static ssize_t write_attempt(int fd, struct fdw_info *fi, size_t done, size_t *total, void *ctx)
+{
+    const struct buf *b = ctx;
+
+    *total = b->n;
+    return shim_write_nowait(fd, fi, b->p + done, b->n - done);
+}
+
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
+    struct buf b = { buf, n };
     struct fdw_info *fi;
-    uint64_t deadline = 0;
-    int saved = errno;
-    size_t done = 0;
-    ssize_t r;
 
     if (!rt_green())
         return REAL(write)(fd, buf, n);
     shim_testcancel();
     if (!(fi = shim_blocking_fd(fd)))
         return REAL(write)(fd, buf, n);
-    do {
-        r = shim_write_nowait(fd, fi, (const char *)buf + done, n - done);
-        if (r >= 0)
-            done += (size_t)r;
-        else if (errno != EAGAIN || shim_wait_fd(fd, fi, FDW_WRITE, &deadline) < 0)
-            break;
-    } while (done < n);
-    return done ? shim_keep_errno((ssize_t)done, saved) : r;
+    return shim_write_all(fd, fi, 0, write_attempt, &b);
 }

@@ -1,18 +1,116 @@
-/* poll.c - poll waits on the loop for the fds' readiness, not in the kernel.
+/* poll.c - poll and ppoll wait on the loop for the fds' readiness, not in the
+ * kernel; and the fd-set wait every multiplexer shares (mux.h).
  *
- * The real poll with a zero timeout answers first; only when nothing is ready
- * does the thread park on every fd at once, and the real poll answers again
- * when it wakes, so revents are exactly the kernel's.
+ * The real call with a zero timeout answers first; only when nothing is ready
+ * does the thread park on every fd at once, and the real call answers again
+ * when it wakes, so revents are exactly the kernel's. When the time is up the
+ * real call answers once more, as the kernel makes one last pass after its
+ * timeout. ppoll's signal mask is passed to each real call, so a signal it
+ * unblocks that is already pending interrupts the call as in the kernel, and
+ * is the thread's mask while it waits.
+ *
+ * A program may close an fd another thread is waiting on. The kernel keeps
+ * waiting then (the wait holds the file), and on its next pass finds the
+ * number closed; so the wait drops the fd and goes on with the others.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "mux.h"
 #include "thread_int.h"
 
 #define NS_PER_MS 1000000u
+#define NS_PER_S 1000000000u
+
+int shim_fds_init(struct shim_fds *s, size_t max)
+{
+    s->n = 0;
+    s->reqs = s->small;
+    if (max > SHIM_FDS_SMALL && !(s->reqs = malloc(max * sizeof(*s->reqs))))
+        return ENOMEM;
+    return 0;
+}
+
+void shim_fds_add(struct shim_fds *s, int fd, int events)
+{
+    s->reqs[s->n++] = (struct fdw_req){ fd, events };
+}
+
+void shim_fds_free(struct shim_fds *s)
+{
+    if (s->reqs != s->small)
+        free(s->reqs);
+}
+
+/* The kernel never blocks SIGKILL and SIGSTOP, whatever the mask says. */
+static uint64_t wait_mask(const sigset_t *mask)
+{
+    uint64_t bits;
+
+    memcpy(&bits, mask, sizeof(bits));
+    return bits & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+}
+
+/* Woken because a waited-on fd was closed or replaced: drop the numbers no
+ * longer open. One reopened meanwhile stays, as the kernel's next pass
+ * looks at whatever the number names by then. */
+static void drop_closed(struct shim_fds *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->reqs[i].events && REAL(fcntl)(s->reqs[i].fd, F_GETFD) < 0)
+            s->reqs[i].events = 0;
+}
+
+/* Not shim_cancel_point_begin/end: they would end the thread at once, and
+ * the caller may hold memory. An interruptible wait reports a cancellation
+ * (one already due included) as ECANCELED, and the caller acts on it. */
+int shim_fds_wait(struct shim_fds *s, uint64_t deadline, const sigset_t *mask)
+{
+    uint64_t own = gt_sigmask(gt_self());
+    bool was = gt_interruptible(true);
+    int err;
+
+    if (mask)
+        gt_set_sigmask(wait_mask(mask));
+    while ((err = fdw_wait_many(s->reqs, s->n, deadline)) == EBADF)
+        drop_closed(s);
+    if (mask)
+        gt_set_sigmask(own);
+    gt_interruptible(was);
+    return err;
+}
+
+bool shim_timeout(const struct timespec *ts, uint64_t *deadline)
+{
+    uint64_t ns;
+
+    *deadline = 0;
+    if (!ts)
+        return true;
+    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= (long)NS_PER_S ||
+        (ts->tv_sec == 0 && ts->tv_nsec == 0))
+        return false;
+    if ((uint64_t)ts->tv_sec > (UINT64_MAX - NS_PER_S) / NS_PER_S)
+        ns = UINT64_MAX;
+    else
+        ns = (uint64_t)ts->tv_sec * NS_PER_S + (uint64_t)ts->tv_nsec;
+    *deadline = rt_deadline_after(ns);
+    return true;
+}
+
+bool shim_timeout_ms(int ms, uint64_t *deadline)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * NS_PER_MS };
+
+    return shim_timeout(ms < 0 ? NULL : &ts, deadline);
+}
 
 /* POLLHUP and POLLERR come unasked; the loop reports them with readability,
- * so an fd polled for nothing else is watched for reading. */
+ * so an fd polled for nothing else is watched for reading. POLLPRI is
+ * waited for as readability too (fdw has no priority event): priority data
+ * arriving alone is seen when something else wakes the thread, or at its
+ * timeout. */
 static int poll_events(short events)
 {
     int e = (events & (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND) ? FDW_READ : 0) |
@@ -21,49 +119,45 @@ static int poll_events(short events)
     return e ? e : FDW_READ;
 }
 
-/* Park until one of the fds may be ready or the deadline passes. */
-static int poll_wait(const struct pollfd *fds, nfds_t n, uint64_t deadline)
+static int poll_fds(struct pollfd *fds, nfds_t n, uint64_t deadline, const sigset_t *mask)
 {
-    struct fdw_req small[16], *reqs = small;
+    static const struct timespec zero;
+    struct shim_fds set;
+    int saved = errno, r, err;
     nfds_t i;
-    int k = 0, err;
 
-    bool was;
-
-    if (n > 16 && !(reqs = malloc(n * sizeof(*reqs))))
-        return ENOMEM;
-    for (i = 0; i < n; i++)
-        if (fds[i].fd >= 0)
-            reqs[k++] = (struct fdw_req){ fds[i].fd, poll_events(fds[i].events) };
-    was = shim_cancel_point_begin();
-    err = fdw_wait_many(reqs, k, deadline);
-    if (reqs != small)
-        free(reqs);
-    shim_cancel_point_end(was, err);
-    return err;
+    /* This first answer also checks the arguments (EINVAL beyond
+     * RLIMIT_NOFILE), so n fits the set. */
+    if ((r = REAL(ppoll)(fds, n, &zero, mask)) != 0)
+        return r;
+    if ((err = shim_fds_init(&set, n)) == 0) {
+        for (i = 0; i < n; i++)
+            if (fds[i].fd >= 0)
+                shim_fds_add(&set, fds[i].fd, poll_events(fds[i].events));
+        while (!(err = shim_fds_wait(&set, deadline, mask)) || err == ETIMEDOUT)
+            if ((r = REAL(ppoll)(fds, n, &zero, mask)) != 0 || err == ETIMEDOUT)
+                break;
+        shim_fds_free(&set);
+    }
+    if (err == ECANCELED)
+        shim_testcancel();
+    if (err == ENOMEM) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return (int)shim_keep_errno(r, saved);
 }
 
 static int do_poll(struct pollfd *fds, nfds_t n, int timeout)
 {
     uint64_t deadline;
-    int saved = errno, r, err;
 
     if (!rt_green())
         return REAL(poll)(fds, n, timeout);
     shim_testcancel();
-    if (timeout == 0)
+    if (!shim_timeout_ms(timeout, &deadline))
         return REAL(poll)(fds, n, timeout);
-    deadline = timeout > 0 ? rt_deadline_after((uint64_t)timeout * NS_PER_MS) : 0;
-    while ((r = REAL(poll)(fds, n, 0)) == 0) {
-        err = poll_wait(fds, n, deadline);
-        if (err == ETIMEDOUT)
-            return (int)shim_keep_errno(0, saved);
-        if (err == ENOMEM) {
-            errno = ENOMEM;
-            return -1;
-        }
-    }
-    return (int)shim_keep_errno(r, saved);
+    return poll_fds(fds, n, deadline, NULL);
 }
 
 SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
@@ -76,4 +170,32 @@ SHIM_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fds
     if (fdslen / sizeof(*fds) < n)
         __chk_fail();
     return do_poll(fds, n, timeout);
+}
+
+/* glibc hands the kernel a copy of the timeout: the program's is left alone. */
+static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                    const sigset_t *mask)
+{
+    uint64_t deadline;
+
+    if (!rt_green())
+        return REAL(ppoll)(fds, n, timeout, mask);
+    shim_testcancel();
+    if (!shim_timeout(timeout, &deadline))
+        return REAL(ppoll)(fds, n, timeout, mask);
+    return poll_fds(fds, n, deadline, mask);
+}
+
+SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                      const sigset_t *mask)
+{
+    return do_ppoll(fds, n, timeout, mask);
+}
+
+SHIM_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                            const sigset_t *mask, size_t fdslen)
+{
+    if (fdslen / sizeof(*fds) < n)
+        __chk_fail();
+    return do_ppoll(fds, n, timeout, mask);
 }

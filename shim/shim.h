@@ -67,7 +67,7 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
     X(pthread_testcancel) X(__pthread_register_cancel) X(__pthread_unregister_cancel) \
     X(__pthread_unwind_next) X(pthread_getcpuclockid) X(pthread_setaffinity_np) \
     X(pthread_getaffinity_np) X(pthread_setschedparam) X(pthread_getschedparam) \
-    X(pthread_setschedprio) X(pthread_kill) X(pthread_sigqueue)
+    X(pthread_setschedprio) X(pthread_kill) X(pthread_sigqueue) X(sigprocmask)
 
 #define SHIM_REAL_MUTEX(X) \
     X(pthread_mutex_lock) X(pthread_mutex_trylock) X(pthread_mutex_unlock) \

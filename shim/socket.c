@@ -1,7 +1,7 @@
-/* socket.c - recv, send, accept and connect on blocking sockets, cooperatively.
+/* socket.c - accept and connect on blocking sockets, cooperatively (the data
+ * calls are in msg.c and send.c).
  *
- * recv and send add MSG_DONTWAIT to the program's flags rather than touching
- * the socket's O_NONBLOCK. accept has no such flag: it runs once the listening
+ * accept has no MSG_DONTWAIT to add: it runs once the listening
  * socket polls readable, so it finds a connection waiting (another process
  * sharing the socket could still take it first, as with any poll-then-accept).
  * connect needs O_NONBLOCK for the one call that starts it; the flag is put
@@ -14,66 +14,6 @@
 #include "thread_int.h"
 
 #define CONNECT_RETRY_NS 1000000
-
-static ssize_t do_recv(int fd, void *buf, size_t n, int flags)
-{
-    struct fdw_info *fi;
-    uint64_t deadline = 0;
-    int saved = errno;
-    size_t done = 0;
-    ssize_t r;
-
-    if (!rt_green())
-        return REAL(recv)(fd, buf, n, flags);
-    shim_testcancel();
-    if ((flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
-        return REAL(recv)(fd, buf, n, flags);
-    /* MSG_WAITALL: keep going until n bytes, EOF or an error, as the kernel would. */
-    for (;;) {
-        r = REAL(recv)(fd, (char *)buf + done, n - done, flags | MSG_DONTWAIT);
-        if (r > 0 && (flags & MSG_WAITALL) && (done += (size_t)r) < n)
-            continue;
-        if (r >= 0)
-            return shim_keep_errno(done ? (ssize_t)done : r, saved);
-        if (errno != EAGAIN || shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
-            return done ? shim_keep_errno((ssize_t)done, saved) : -1;
-    }
-}
-
-SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
-{
-    return do_recv(fd, buf, n, flags);
-}
-
-SHIM_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
-{
-    if (n > buflen)
-        __chk_fail();
-    return do_recv(fd, buf, n, flags);
-}
-
-SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
-{
-    struct fdw_info *fi;
-    uint64_t deadline = 0;
-    int saved = errno;
-    size_t done = 0;
-    ssize_t r;
-
-    if (!rt_green())
-        return REAL(send)(fd, buf, n, flags);
-    shim_testcancel();
-    if ((flags & MSG_DONTWAIT) || !(fi = shim_blocking_fd(fd)))
-        return REAL(send)(fd, buf, n, flags);
-    do {
-        r = REAL(send)(fd, (const char *)buf + done, n - done, flags | MSG_DONTWAIT);
-        if (r >= 0)
-            done += (size_t)r;
-        else if (errno != EAGAIN || shim_wait_fd(fd, fi, FDW_WRITE, &deadline) < 0)
-            break;
-    } while (done < n);
-    return done ? shim_keep_errno((ssize_t)done, saved) : r;
-}
 
 static bool listening(int fd)
 {

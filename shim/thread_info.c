@@ -110,6 +110,21 @@ SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
     return 0;
 }
 
+/* A single-threaded program's name for it; the mask is the green thread's
+ * all the same, or the runtime would lose track of the OS thread's. */
+SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    int err;
+
+    if (!rt_green())
+        return REAL(sigprocmask)(how, set, old);
+    if ((err = pthread_sigmask(how, set, old))) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
 SHIM_EXPORT int pthread_kill(pthread_t thread, int sig)
 {
     gt_t *g = (gt_t *)thread;

@@ -1,0 +1,56 @@
+/* io_int.h - what the fd and socket I/O wrappers share (io.c, vio.c, msg.c,
+ * send.c, xfer.c, fdnew.c, fd.c), beyond the helpers in shim.h. */
+#ifndef GREENRUN_IO_INT_H
+#define GREENRUN_IO_INT_H
+
+#include "shim.h"
+
+/* io.c */
+
+/* Whether fd polls ready for `events` (POLLIN, POLLOUT; 0: only errors and
+ * hang-ups) right now, asking the kernel. */
+bool shim_fd_ready(int fd, short events);
+
+/* shim_wait_fd for a call that is not a cancellation point (sendfile). */
+int shim_wait_fd_nocancel(int fd, struct fdw_info *fi, int events, uint64_t *deadline);
+
+/* shim_wait_fd where readiness cannot tell: one pause of a polling loop
+ * (shim_backoff; *pause starts at 0), bounded by the same socket timeout. */
+int shim_pause_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline, uint64_t *pause);
+
+/* A write said EAGAIN: wait until fd polls writable, or pause when it does
+ * already (a Unix datagram receiver's full queue: nothing polls for it). */
+int shim_wait_writable(int fd, struct fdw_info *fi, uint64_t *deadline, uint64_t *pause);
+
+/* One attempt at the rest of a write, `done` bytes into it, that does not
+ * block. It sets *total, the size of the whole write, once it has succeeded
+ * (only then may it read the program's buffer descriptions: a bad pointer
+ * must get the kernel's EFAULT, not a crash). */
+typedef ssize_t shim_send_fn(int fd, struct fdw_info *fi, size_t done, size_t *total, void *ctx);
+
+/* A blocking write, `done` bytes of which are already written: attempts go
+ * on after partial writes, and wait (SO_SNDTIMEO bounding the whole call) on
+ * EAGAIN, until everything is written, or an error or the timeout stops it.
+ * Returns the bytes written (errno as before) if any, else -1 and errno. */
+ssize_t shim_write_all(int fd, struct fdw_info *fi, size_t done, shim_send_fn *attempt, void *ctx);
+
+/* Total length of an iovec array the kernel has accepted. */
+size_t shim_iov_len(const struct iovec *iov, size_t cnt);
+
+/* The part of *iov (cnt elements) after its first `done` bytes, as an array
+ * to give the kernel: from an element boundary on, the program's own array;
+ * inside an element, *part, the rest of that element alone (the next attempt
+ * goes on from the following element), so nothing is copied. done == 0
+ * leaves *iov unread. Returns the element count and points *iov at it. */
+int shim_iov_rest(const struct iovec **iov, int cnt, size_t done, struct iovec *part);
+
+/* Point m's buffers at their rest, `done` bytes in (*part as above). */
+void shim_msg_rest(struct msghdr *m, size_t done, struct iovec *part);
+
+/* fdnew.c */
+
+/* newfd (-1: the call failed) duplicates old: it gets old's table entry, or
+ * none if old has none. Returns newfd; errno as the call left it. */
+int shim_fd_dup(int old, int newfd);
+
+#endif
