@@ -101,6 +101,11 @@ SHIM_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
     return do_sendfile(out, in, off, count);
 }
 
+static bool pipe_nonblock(const struct fdw_info *fi)
+{
+    return fi->nonblock && (fi->kind == FDW_NOWAIT || fi->kind == FDW_POLLED);
+}
+
 /* One end of a splice, and the deadline of its waits. */
 struct end {
     int fd;
@@ -121,9 +126,10 @@ static int end_ready(struct end *e, bool pipes)
 static ssize_t splice_wait(struct end *in, loff_t *off_in, struct end *out, loff_t *off_out,
                            size_t len, unsigned flags)
 {
-    /* The kernel waits on no pipe end once the program made one non-blocking. */
-    bool pipes = !((in->fi->kind == FDW_NOWAIT && in->fi->nonblock) ||
-                   (out->fi->kind == FDW_NOWAIT && out->fi->nonblock));
+    /* The kernel waits on no pipe end once the program made one of them
+     * non-blocking (it adds SPLICE_F_NONBLOCK itself; a tty, which the fd
+     * table cannot tell from a pipe that splice used, counts as one). */
+    bool pipes = !(pipe_nonblock(in->fi) || pipe_nonblock(out->fi));
     bool to_socket = out->fi->kind == FDW_SOCKET && waits(out->fi);
     size_t done = 0, piece;
     int saved = errno;
@@ -133,8 +139,7 @@ static ssize_t splice_wait(struct end *in, loff_t *off_in, struct end *out, loff
         if (end_ready(in, false) < 0 || end_ready(out, false) < 0)
             return done ? shim_keep_errno((ssize_t)done, saved) : -1;
         piece = to_socket ? socket_room(out->fd, len - done) : len - done;
-        r = REAL(splice)(in->fd, off_in, out->fd, off_out, piece,
-                         pipes ? flags | SPLICE_F_NONBLOCK : flags);
+        r = REAL(splice)(in->fd, off_in, out->fd, off_out, piece, flags | SPLICE_F_NONBLOCK);
         if (r > 0 && (done += (size_t)r) < len && to_socket && shim_fd_ready(in->fd, POLLIN))
             continue;           /* into a socket, the kernel goes on while the pipe has more */
         if (r >= 0 || done || errno != EAGAIN || !pipes)

@@ -132,7 +132,9 @@ imports() {
 
 check_fortified() {
 	local p s
-	for p in diff_pipes:__read_chk diff_sockets:__recv_chk diff_poll:__poll_chk; do
+	for p in diff_pipes:__read_chk diff_sockets:__recv_chk diff_poll:__poll_chk \
+		diff_vio:__pread_chk diff_msg:__recvfrom_chk diff_fdnew:__open_2 \
+		diff_select:__ppoll_chk diff_select:__fdelt_chk; do
 		s=${p#*:} p=${p%%:*}
 		[[ -x $PROGS/$p ]] || continue
 		check "$p imports $s (fortified calls reach the shim's $s)" imports "$p" "$s"

@@ -326,6 +326,11 @@ static void splices(void)
     if (write(q[1], "xyz", 3) != 3)
         die("write");
     queued = fill(p[1]);
+    fcntl(q[0], F_SETFL, O_NONBLOCK);
+    t0 = now_us();
+    SHOW("O_NONBLOCK pipe -> full pipe", splice(q[0], NULL, p[1], NULL, 100, 0));
+    printf("%s\n", waited(t0));
+    fcntl(q[0], F_SETFL, 0);
     r = (struct reader){ p[0], queued + 3, 0, 0, 0 };
     t = spawn(drain, &r);
     t0 = now_us();
