@@ -31,30 +31,10 @@
  * The hub's context is kept: it is parked in its loop (hub_main), the only
  * place it ever switches out, and resumes there with the renewed loop.
  *
- * The loop's own fds must never be 0, 1 or 2, which a program may start
- * without: uv_loop_fork closes the old ones with an assertion that they are
- * not stdio, and a program writing to its closed stdout must not reach the
- * loop. So the loop is created and renewed with those numbers taken.
+ * The renewed loop's fds are kept out of the program's way as the first
+ * ones were (fds.c).
  */
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include "rt_int.h"
-
-int rt_loop_call(int (*fn)(uv_loop_t *loop), uv_loop_t *loop)
-{
-    int taken[3], n = 0, fd, err;
-
-    while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= STDERR_FILENO)
-        taken[n++] = fd;
-    if (fd >= 0)
-        close(fd);
-    err = fn(loop);
-    while (n > 0)
-        close(taken[--n]);
-    return err;
-}
 
 int rt_fork_child(void)
 {
@@ -62,7 +42,7 @@ int rt_fork_child(void)
     gt_t *self = s->current, *g;
     int err;
 
-    RT_CALL_OUT(err = rt_loop_call(uv_loop_fork, &s->loop));
+    RT_CALL_OUT(err = rt_fds_loop_fork(&s->loop));
     if (err) {
         rt_mode = RT_MODE_OFF;      /* nothing may touch the shared instance */
         return -err;

@@ -53,13 +53,20 @@ int rt_thread_state(void *addr, size_t len);
  * thread and a hub is created. Returns 0 or an errno value. */
 int rt_start(const struct rt_config *cfg);
 
-/* In the child of a fork made by a green thread (a pthread_atfork child
- * handler calls it): the forking thread is the only one left, with a runtime
+/* In the child of a fork made by a green thread, from a pthread_atfork child
+ * handler registered before rt_start() (so that it runs before libuv's and
+ * the runtime's own, which complete the renewal): the forking thread is the only one left, with a runtime
  * of its own: the loop gets a new epoll instance (the inherited one is the
  * parent's), the fd table and the deadlines start empty, and the other
  * threads never run again. Returns 0, or an errno value when the loop could
  * not be renewed: the child then runs with the runtime off (rt_mode). */
 int rt_fork_child(void);
+
+/* The runtime's own fds (its loop's), kept at high numbers out of the
+ * program's way: a program must not close or replace them. */
+bool rt_fd_owned(int fd);
+/* The lowest of them >= fd, or -1. */
+int rt_fd_next_owned(int fd);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t rt_now(void);
@@ -96,6 +103,11 @@ int gt_detach(gt_t *g);                    /* 0, EINVAL */
 bool gt_finished(const gt_t *g);
 bool gt_detached(const gt_t *g);
 void gt_yield(void);
+/* A thread whose calls keep finding their I/O ready never parks, and then
+ * neither the hub nor the other threads would ever run. Calls that could
+ * have waited call this: when I/O has not been polled for a while, the
+ * thread goes through the hub (which polls) to the back of the run queue. */
+void gt_checkpoint(void);
 
 /* A thread's name: up to 15 characters, "" until set. */
 #define GT_NAME_MAX 16

@@ -122,9 +122,10 @@ int rt_overflow_report(void);
 /* fdw.c: drop every entry without waking anyone (a fork child's). */
 void fdw_fork_child(void);
 
-/* fork.c: fn(loop) (uv_loop_init, uv_loop_fork) with fds 0 to 2 taken, so
- * that none of the loop's own fds is stdin, stdout or stderr. */
-int rt_loop_call(int (*fn)(uv_loop_t *loop), uv_loop_t *loop);
+/* fds.c: uv_loop_init and uv_loop_fork (in a fork child handler), with the
+ * fds they open put at high numbers and recorded as the runtime's. */
+int rt_fds_loop_init(uv_loop_t *loop);
+int rt_fds_loop_fork(uv_loop_t *loop);
 
 /* timer.c */
 void rt_timer_insert(struct rt_sched *s, gt_t *g, uint64_t deadline);

@@ -264,6 +264,18 @@ void gt_yield(void)
         rt_switch(self, next);
 }
 
+void gt_checkpoint(void)
+{
+    struct rt_sched *s = rt_sched;
+    gt_t *self = s->current;
+
+    if (rt_now() - s->last_poll <= POLL_INTERVAL)
+        return;
+    self->state = GT_RUNNABLE;
+    rt_runq_push(&s->runq, self);
+    rt_switch(self, &s->hub);
+}
+
 int gt_sleep(uint64_t ns)
 {
     uint64_t deadline;
@@ -496,7 +508,7 @@ int rt_start(const struct rt_config *cfg)
     s->cfg = *cfg;
     if (!s->cfg.default_stack_size)
         s->cfg.default_stack_size = default_stack_size();
-    err = rt_loop_call(uv_loop_init, &s->loop);
+    err = rt_fds_loop_init(&s->loop);
     if (err) {
         free(s);
         return -err;

@@ -32,12 +32,18 @@ void gt_waitq_remove(struct gt_waitq *q, struct gt_waiter *w)
     w->next = w->prev = NULL;
 }
 
+/* Waiters whose thread stayed behind in a fork's parent (GT_GONE) are
+ * dropped on the way: whatever is handed to the one popped (a mutex, a
+ * semaphore count) would otherwise go to a thread that never runs. */
 struct gt_waiter *gt_waitq_pop(struct gt_waitq *q)
 {
-    struct gt_waiter *w = q->head;
+    struct gt_waiter *w;
 
-    if (w)
+    while ((w = q->head)) {
         gt_waitq_remove(q, w);
+        if (w->g->state != GT_GONE)
+            break;
+    }
     return w;
 }
 

@@ -59,7 +59,7 @@ SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeou
 
     if (!rt_green())
         return REAL(epoll_wait)(epfd, ev, max, timeout);
-    shim_testcancel();
+    shim_mux_begin();
     if (!shim_timeout_ms(timeout, &deadline))
         return REAL(epoll_wait)(epfd, ev, max, timeout);
     return epoll_fd(epfd, ev, max, deadline, NULL);
@@ -72,7 +72,7 @@ SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeo
 
     if (!rt_green())
         return REAL(epoll_pwait)(epfd, ev, max, timeout, mask);
-    shim_testcancel();
+    shim_mux_begin();
     if (!shim_timeout_ms(timeout, &deadline))
         return REAL(epoll_pwait)(epfd, ev, max, timeout, mask);
     return epoll_fd(epfd, ev, max, deadline, mask);
@@ -85,7 +85,7 @@ SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 
     if (!rt_green())
         return REAL(epoll_pwait2)(epfd, ev, max, timeout, mask);
-    shim_testcancel();
+    shim_mux_begin();
     if (!shim_timeout(timeout, &deadline))
         return REAL(epoll_pwait2)(epfd, ev, max, timeout, mask);
     return epoll_fd(epfd, ev, max, deadline, mask);

@@ -16,15 +16,8 @@
  * malloc, and nothing here touches the runtime: exec* may be called in the
  * child of a vfork, which shares the parent's memory until it execs.
  *
- * vfork is not wrapped: its child returns from vfork on the parent's stack
- * and runs there until it execs or exits, so a wrapper's frame would be
- * reused by the child while the parent, suspended, still has to return
- * through it. posix_spawn's child (glibc's CLONE_VFORK) calls only glibc's
- * internal functions, never a wrapper. Known limit: a vfork child shares the
- * parent's memory, rt_mode included, so the wrappers it calls before it
- * execs act on the parent's runtime. CPython's subprocess does that: its
- * vfork child calls close_range, whose wrapper drops the parent's fd table
- * entries and wakes their waiters with EBADF.
+ * posix_spawn's child (glibc's CLONE_VFORK) calls only glibc's internal
+ * functions, never a wrapper; vfork is fork on a green thread (vfork.c).
  */
 #include <dlfcn.h>
 #include <limits.h>

@@ -3,48 +3,95 @@
  * close, close_range, closefrom, dup2, dup3 and fclose release the fd's wait state (waiters get EBADF,
  * the loop stops watching) before the number can be reused. fcntl(F_SETFL)
  * and ioctl(FIONBIO) keep the runtime's copy of the program's O_NONBLOCK view
- * current; an fd made by fcntl(F_DUPFD) gets its original's entry.
+ * current; an fd made by fcntl(F_DUPFD) gets its original's entry. The
+ * runtime's own fds look closed to close, dup2/dup3 and fcntl (EBADF).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
+#include <sys/param.h>
 
 #include "io_int.h"
 
+/* The runtime's own fds are not the program's to close or replace: it gets
+ * the EBADF of an fd it never opened. */
+static int refuse_owned(void)
+{
+    errno = EBADF;
+    return -1;
+}
+
 SHIM_EXPORT int close(int fd)
 {
-    if (rt_green())
+    if (rt_green()) {
+        if (rt_fd_owned(fd))
+            return refuse_owned();
         fdw_forget(fd);
+    }
     return REAL(close)(fd);
+}
+
+/* close_range over [first, last], stepping over the runtime's fds. */
+static int close_range_around(unsigned first, unsigned last, int flags)
+{
+    int owned;
+
+    while ((owned = rt_fd_next_owned((int)MIN(first, (unsigned)INT_MAX))) >= 0 &&
+           (unsigned)owned <= last) {
+        if ((unsigned)owned > first && REAL(close_range)(first, owned - 1, flags))
+            return -1;
+        if ((unsigned)owned == last)
+            return 0;
+        first = owned + 1;
+    }
+    return REAL(close_range)(first, last, flags);
 }
 
 SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    if (rt_green() && !(flags & CLOSE_RANGE_CLOEXEC))
+    if (!rt_green() || first > last || (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
+        return REAL(close_range)(first, last, flags);
+    if (!(flags & CLOSE_RANGE_CLOEXEC))
         fdw_forget_range(first, last);
-    return REAL(close_range)(first, last, flags);
+    return close_range_around(first, last, flags);
 }
 
+/* glibc's closefrom is close_range to the end, with a slow fallback for
+ * kernels without it (never the case here: it came with 5.9). */
 SHIM_EXPORT void closefrom(int first)
 {
-    if (rt_green() && first >= 0)
-        fdw_forget_range((unsigned)first, ~0u);
-    REAL(closefrom)(first);
+    if (!rt_green() || first < 0) {
+        REAL(closefrom)(first);
+        return;
+    }
+    fdw_forget_range((unsigned)first, ~0u);
+    close_range_around((unsigned)first, ~0u, 0);
+}
+
+/* dup2/dup3 may replace `new`: not one of the runtime's fds, and its wait
+ * state goes first. False (errno set) when refused. */
+static bool may_replace(int old, int new)
+{
+    if (!rt_green() || old == new || REAL(fcntl)(old, F_GETFD) < 0)
+        return true;
+    if (rt_fd_owned(new)) {
+        refuse_owned();
+        return false;
+    }
+    fdw_forget(new);
+    return true;
 }
 
 SHIM_EXPORT int dup2(int old, int new)
 {
-    if (rt_green() && old != new && REAL(fcntl)(old, F_GETFD) >= 0)
-        fdw_forget(new);
-    return REAL(dup2)(old, new);
+    return may_replace(old, new) ? REAL(dup2)(old, new) : -1;
 }
 
 SHIM_EXPORT int dup3(int old, int new, int flags)
 {
-    if (rt_green() && old != new && REAL(fcntl)(old, F_GETFD) >= 0)
-        fdw_forget(new);
-    return REAL(dup3)(old, new, flags);
+    return may_replace(old, new) ? REAL(dup3)(old, new, flags) : -1;
 }
 
 /* Pending output is flushed cooperatively first: glibc's fclose would write
@@ -60,7 +107,8 @@ SHIM_EXPORT int fclose(FILE *f)
     return REAL(fclose)(f);
 }
 
-/* fcntl's third argument is an int or a pointer; both fit in a long. After
+/* fcntl's third argument is an int or a pointer; both fit in a long. The
+ * runtime's fds look closed, as to a loop looking for open fds. After
  * a successful F_SETFL, remember the program's O_NONBLOCK choice; a new fd
  * from F_DUPFD takes its original's entry. */
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, va_list ap)
@@ -69,6 +117,8 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, va_list ap)
     struct fdw_info *fi;
     int r;
 
+    if (rt_green() && rt_fd_owned(fd))
+        return refuse_owned();
     r = real(fd, cmd, arg);
     if (r < 0 || !rt_green())
         return r;

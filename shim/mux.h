@@ -8,7 +8,7 @@
 #ifndef GREENRUN_MUX_H
 #define GREENRUN_MUX_H
 
-#include "shim.h"
+#include "thread_int.h"
 
 #define SHIM_FDS_SMALL 16
 
@@ -39,6 +39,15 @@ void shim_fds_free(struct shim_fds *s);
  * another fd or the timeout (select then reports it ready in each of its
  * sets, poll says POLLNVAL). */
 int shim_fds_wait(struct shim_fds *s, uint64_t deadline, const sigset_t *mask);
+
+/* What every multiplexer does first on a green thread: act on a pending
+ * cancellation (they are cancellation points), and let the others run now
+ * and then, since a thread whose fds are always ready never parks. */
+static inline void shim_mux_begin(void)
+{
+    shim_testcancel();
+    gt_checkpoint();
+}
 
 /* A relative timeout as a runtime deadline (NULL: none, 0). False when the
  * real call answers at once without waiting: a zero or invalid timeout. */

@@ -154,7 +154,7 @@ static int do_poll(struct pollfd *fds, nfds_t n, int timeout)
 
     if (!rt_green())
         return REAL(poll)(fds, n, timeout);
-    shim_testcancel();
+    shim_mux_begin();
     if (!shim_timeout_ms(timeout, &deadline))
         return REAL(poll)(fds, n, timeout);
     return poll_fds(fds, n, deadline, NULL);
@@ -180,7 +180,7 @@ static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout
 
     if (!rt_green())
         return REAL(ppoll)(fds, n, timeout, mask);
-    shim_testcancel();
+    shim_mux_begin();
     if (!shim_timeout(timeout, &deadline))
         return REAL(ppoll)(fds, n, timeout, mask);
     return poll_fds(fds, n, deadline, mask);

@@ -102,10 +102,11 @@ static void hand_over(struct green_rwlock *rw)
         return;
     if (!rw->readers && rw->writers_waiting.head &&
         (rw->kind != PTHREAD_RWLOCK_PREFER_READER_NP || !rw->readers_waiting.head)) {
-        w = gt_waitq_pop(&rw->writers_waiting);
-        rw->writer = w->g;
-        grant(w);
-        return;
+        if ((w = gt_waitq_pop(&rw->writers_waiting))) {   /* NULL: all left by a fork */
+            rw->writer = w->g;
+            grant(w);
+            return;
+        }
     }
     if (readers_held_back(rw))
         return;

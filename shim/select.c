@@ -200,7 +200,7 @@ SHIM_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 
     if (!rt_green() || (tv && (tv->tv_sec < 0 || us < 0)))
         return REAL(select)(nfds, r, w, e, tv);
-    shim_testcancel();
+    shim_mux_begin();
     if (tv && us / US_PER_S > INT64_MAX - tv->tv_sec)
         ts = (struct timespec){ INT64_MAX, NS_PER_S - 1 };
     else if (tv)
@@ -220,7 +220,7 @@ SHIM_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct 
 
     if (!rt_green())
         return REAL(pselect)(nfds, r, w, e, ts, mask);
-    shim_testcancel();
+    shim_mux_begin();
     if (!shim_timeout(ts, &deadline))
         return REAL(pselect)(nfds, r, w, e, ts, mask);
     return select_fds(nfds, (fd_set *[3]){ r, w, e }, deadline, mask);

@@ -13,6 +13,8 @@
  *
  * sem_init leaves the unused bytes as it found them, so the queue means
  * something only while nwaiters is not zero: the first waiter clears it.
+ * nwaiters counts the queue's waiters, or more in a fork child: the waiters
+ * that stayed in the parent are dropped from the queue only when reached.
  * glibc's sem_trywait takes a token with a compare-and-swap on the whole of
  * data when the low half is not zero, which is exactly right here too.
  *
@@ -183,13 +185,15 @@ SHIM_EXPORT int sem_post(sem_t *ps)
 
     if (!rt_green() || !sem_is_green(ps))
         return REAL(sem_post)(ps);
-    if (s->nwaiters) {
-        w = gt_waitq_pop(&s->waiters);
+    if (s->nwaiters && (w = gt_waitq_pop(&s->waiters))) {
         s->nwaiters--;
         ((struct sem_waiter *)w)->granted = true;
         gt_unpark(w->g);
         return 0;
     }
+    /* The queue is empty; a count left over was of threads that a fork left
+     * behind in the parent (gt_waitq_pop drops them). */
+    s->nwaiters = 0;
     if (s->value == SEM_VALUE_MAX) {
         errno = EOVERFLOW;
         return -1;

@@ -4,16 +4,17 @@
  * removal from the head, the middle and the tail; gt_waitq_linked() before a
  * push, after it, after a pop and after a remove; a queue emptied again is
  * all-zero; and, with the scheduler running, parked threads released one by
- * one from a queue resume in the order they queued.
+ * one from a queue resume in the order they queued; pop drops the waiters
+ * of threads a fork left in the parent (GT_GONE).
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "rt.h"
+#include "rt_int.h"
 
-/* Distinct thread pointers for the queue-only tests: never dereferenced. */
-static char fake[4];
-#define G(i) ((gt_t *)&fake[i])
+/* Threads for the queue-only tests: never run, only their state is read. */
+static struct gt fake[4];
+#define G(i) (&fake[i])
 
 static bool all_zero(const struct gt_waitq *q)
 {
@@ -90,6 +91,21 @@ Test(waitq, remove_head_and_tail)
     cr_assert_eq(gt_waitq_pop(&q), &b);
     cr_assert_eq(gt_waitq_pop(&q), &c);
     cr_assert_null(gt_waitq_pop(&q));
+}
+
+Test(waitq, pop_drops_threads_left_by_fork)
+{
+    struct gt_waitq q = { 0 };
+    struct gt_waiter w[4];
+
+    for (int i = 0; i < 4; i++)
+        gt_waitq_push(&q, &w[i], G(i));
+    fake[0].state = fake[2].state = fake[3].state = GT_GONE;
+    cr_assert_eq(gt_waitq_pop(&q), &w[1]);
+    cr_assert_null(gt_waitq_pop(&q));
+    cr_assert(all_zero(&q));
+    cr_assert_not(gt_waitq_linked(&q, &w[3]));
+    fake[0].state = fake[2].state = fake[3].state = GT_RUNNING;
 }
 
 Test(waitq, linked_tracks_membership)
