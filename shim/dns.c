@@ -116,6 +116,16 @@ static void nameinfo_call(struct dns_job *job)
                               j->servlen, j->flags);
 }
 
+/* Numbers only, or nothing asked (libzmq formats every address it binds
+ * that way): glibc consults neither the resolver nor NSS, so the call stays
+ * on the green thread and the pool is not started for it. */
+static bool numeric_only(const char *host, socklen_t hostlen, const char *serv,
+                         socklen_t servlen, int flags)
+{
+    return (!host || !hostlen || (flags & NI_NUMERICHOST)) &&
+           (!serv || !servlen || (flags & NI_NUMERICSERV));
+}
+
 SHIM_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
                             socklen_t hostlen, char *serv, socklen_t servlen, int flags)
 {
@@ -123,7 +133,7 @@ SHIM_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *ho
                               .host = host, .hostlen = hostlen, .serv = serv,
                               .servlen = servlen, .flags = flags };
 
-    if (!rt_green())
+    if (!rt_green() || numeric_only(host, hostlen, serv, servlen, flags))
         return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
     dns_offload(&j.job);
     return j.rc;

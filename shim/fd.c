@@ -14,6 +14,7 @@
 #include <sys/param.h>
 
 #include "io_int.h"
+#include "proc_int.h"
 
 /* The runtime's own fds are not the program's to close or replace: it gets
  * the EBADF of an fd it never opened. */
@@ -94,13 +95,18 @@ SHIM_EXPORT int dup3(int old, int new, int flags)
     return may_replace(old, new) ? REAL(dup3)(old, new, flags) : -1;
 }
 
-/* Pending output is flushed cooperatively first: glibc's fclose would write
- * it with the OS thread blocked. _fileno, not fileno(), which sets errno for
+/* A popen'ed stream is pclose'd: glibc's wait for the child in their close
+ * hook. Pending output is flushed cooperatively first: glibc's fclose would
+ * write it with the OS thread blocked. _fileno, not fileno(), which sets errno for
  * a stream without an fd (fmemopen). */
 SHIM_EXPORT int fclose(FILE *f)
 {
+    int r;
+
     if (!rt_green())
         return REAL(fclose)(f);
+    if (shim_pclose(f, &r))
+        return r;
     if (f->_IO_write_ptr > f->_IO_write_base)
         fflush(f);
     fdw_forget(f->_fileno);

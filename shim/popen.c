@@ -27,10 +27,8 @@
  * would flush with an internal write), close, then wait with cancellation
  * disabled, as glibc. Result: -1 if the close or the wait fails, else the
  * wait status if non-zero, else the flush's result. A stream not from popen
- * gets glibc's answer: glibc's pclose is fclose.
- *
- * Limit: fclose on a popen'ed stream closes it without waiting (glibc's
- * popen streams wait in their close hook); pclose is the call that waits.
+ * gets glibc's answer: glibc's pclose is fclose. And since glibc's popen
+ * streams wait in their close hook, fclose on one is pclose here too.
  */
 #include <paths.h>
 #include <string.h>
@@ -232,28 +230,38 @@ SHIM_EXPORT FILE *popen(const char *command, const char *mode)
     return e->stream;
 }
 
-SHIM_EXPORT int pclose(FILE *stream)
+/* Close a popen'ed stream and wait for its child: pclose, and fclose, which
+ * glibc's popen streams route to the same close hook. False when stream
+ * did not come from popen. */
+bool shim_pclose(FILE *stream, int *result)
 {
     struct popened *e;
     int flushed = 0, wstatus, state;
     pid_t r;
 
-    if (!rt_green())
-        return REAL(pclose)(stream);
     if (!(e = take(stream)))
-        return fclose(stream);
+        return false;
     if (e->writing)
         flushed = fflush(stream);
     if (fclose(stream) != 0) {
         free(e);
-        return -1;
+        *result = -1;
+        return true;
     }
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
     while ((r = waitpid(e->pid, &wstatus, 0)) < 0 && errno == EINTR)
         ;
     pthread_setcancelstate(state, NULL);
     free(e);
-    if (r < 0)
-        return -1;
-    return wstatus ? wstatus : flushed;
+    *result = r < 0 ? -1 : wstatus ? wstatus : flushed;
+    return true;
+}
+
+SHIM_EXPORT int pclose(FILE *stream)
+{
+    int r;
+
+    if (!rt_green())
+        return REAL(pclose)(stream);
+    return shim_pclose(stream, &r) ? r : fclose(stream);
 }

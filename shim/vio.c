@@ -254,7 +254,7 @@ SHIM_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t 
 }
 
 /* Offset -1 is the file position here. */
-SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+static ssize_t do_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
     struct fdw_info *fi;
 
@@ -263,11 +263,32 @@ SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off,
     return readv_wait(fd, fi, iov, cnt, off, flags);
 }
 
-SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+static ssize_t do_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
     struct fdw_info *fi;
 
     if (!rt_green() || !(fi = cooperative(fd, off >= -1 && !(flags & RWF_NOWAIT))))
         return REAL(pwritev2)(fd, iov, cnt, off, flags);
     return writev_wait(fd, fi, iov, cnt, off, flags);
+}
+
+SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+    return do_preadv2(fd, iov, cnt, off, flags);
+}
+
+/* What programs built with _FILE_OFFSET_BITS=64 call for preadv2. */
+SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+    return do_preadv2(fd, iov, cnt, off, flags);
+}
+
+SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+    return do_pwritev2(fd, iov, cnt, off, flags);
+}
+
+SHIM_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+    return do_pwritev2(fd, iov, cnt, off, flags);
 }
