@@ -3,6 +3,7 @@
 #   make          build/libgreenrun.so, the test programs and unit tests
 #   make test     install missing Debian packages, build, run every test
 #   make demo     echo server under greenrun and on native threads, side by side
+#   make bench    benchmarks, greenrun against native threads (bench-quick: < 1 min)
 #   make install  PREFIX=/usr/local: bin/greenrun, lib/greenrun/libgreenrun.so
 
 PREFIX   ?= /usr/local
@@ -12,7 +13,7 @@ B        := build
 # Debian packages the build and the tests need.
 DEBS     := gcc g++ make libc6-dev binutils libuv1-dev libboost-context-dev libcriterion-dev \
             pigz xz-utils zstd python3 curl wget redis-server redis-tools memcached \
-            netcat-openbsd socat
+            netcat-openbsd socat libzmq3-dev apache2-utils chromium
 
 CC       ?= gcc
 CXX      ?= g++
@@ -70,9 +71,12 @@ $(B)/unit/%: tests/unit/%.c $(RT_OBJ) $(FCTX)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -Iruntime -o $@ $< $(RT_OBJ) $(B)/fcontext/*.o \
 	    -lcriterion $(LDLIBS)
 
-$(B)/progs/%: tests/progs/%.c
+$(B)/progs/%: tests/progs/%.c tests/progs/common.h
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) -o $@ $<
+	$(CC) $(PROG_CFLAGS) -o $@ $< $(PROG_LIBS)
+
+# The few test programs that use a library besides libc.
+$(B)/progs/seed_zmq: PROG_LIBS := -lzmq
 
 $(B)/progs/%: tests/progs/%.cc
 	@mkdir -p $(@D)
@@ -102,3 +106,5 @@ install: $(B)/libgreenrun.so
 
 clean:
 	rm -rf $(B)
+
+include tests/bench/bench.mk

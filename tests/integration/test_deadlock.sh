@@ -24,22 +24,9 @@ trap 'rm -rf -- "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TESTS=0
-FAILED=0
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-eq() { [[ $1 == "$2" ]]; }
 # at_least N PATTERN FILE: PATTERN matches at least N lines of FILE.
 at_least() { (($(grep -c -- "$2" "$3") >= $1)); }
 
@@ -62,12 +49,11 @@ main() {
 	check "deadlock: stderr names main's wait in pthread_join" grep -q join "$TMP/err"
 	check "deadlock: stdout written before the report is not lost" \
 		grep -q '^starting two threads' "$TMP/out"
-	if ((FAILED)); then
+	if ((TAP_FAILED)); then
 		sed 's/^/# stderr: /' "$TMP/err" | head -20
 		sed 's/^/# stdout: /' "$TMP/out" | head -5
 	fi
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

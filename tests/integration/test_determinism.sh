@@ -29,23 +29,8 @@ trap 'rm -rf -- "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TESTS=0
-FAILED=0
-
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-eq() { [[ $1 == "$2" ]]; }
-gt() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > $2)); }
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
 # runs MODE CMD...: runs CMD RUNS times; sets BAD (runs that did not exit 0
 # with a complete log), HASHES (distinct hashes), SWITCHES (distinct
@@ -90,8 +75,7 @@ main() {
 	check "race_log under greenrun: exactly 1 distinct hash in $RUNS runs (got $HASHES)" eq "$HASHES" 1
 	check "race_log under greenrun: the threads interleave (switches: $SWITCHES)" \
 		gt "${SWITCHES%% *}" 3
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

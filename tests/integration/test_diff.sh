@@ -52,26 +52,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TESTS=0
-FAILED=0
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-eq() { [[ $1 == "$2" ]]; }
-gt() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > $2)); }
-
-# comment FILE LABEL: FILE's first lines as TAP comments.
-comment() {
+# show_file FILE LABEL: FILE's first lines as TAP comments.
+show_file() {
 	[[ -s $1 ]] && head -n 30 "$1" | sed "s/^/# $2: /"
 }
 
@@ -107,7 +92,7 @@ diff_one() {
 	native_rc=$RC
 	if ((native_rc != 0)); then
 		check "$name: exits 0 natively (status $(status_text "$native_rc"))" false
-		comment "$n.err" "native stderr"
+		show_file "$n.err" "native stderr"
 		return
 	fi
 	run "$g" "$GREENRUN" "$prog"
@@ -123,7 +108,7 @@ diff_one() {
 	check "$name: same output natively and under greenrun" false
 	echo "# $name: exit status native $(status_text "$native_rc"), greenrun $(status_text "$RC")"
 	diff -u --label native --label greenrun "$n.out" "$g.out" | head -n 40 | sed 's/^/# /'
-	comment "$g.err" "greenrun stderr"
+	show_file "$g.err" "greenrun stderr"
 }
 
 imports() {
@@ -184,7 +169,7 @@ check_hold() {
 		eq "$H_EXE" "$(readlink -f "$prog")"
 	check "diff_threads hold: Threads: 1 under greenrun (got ${H_THREADS:-none})" \
 		eq "$H_THREADS" 1
-	comment "$TMP/hold.greenrun.err" "greenrun stderr"
+	show_file "$TMP/hold.greenrun.err" "greenrun stderr"
 	hold native "$prog"
 	check "diff_threads hold: native holds $HOLD_THREADS threads and exits 0" \
 		eq "$(cat "$TMP/hold.native.out")/$H_RC" "$expect/0"
@@ -214,8 +199,7 @@ main() {
 	done
 	check_fortified
 	check_hold
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

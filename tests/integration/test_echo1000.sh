@@ -27,23 +27,8 @@ LOADGEN=$ROOT/build/progs/loadgen
 LOADGEN_TIMEOUT=90
 GR_LOAD_LIMIT=150
 
-TESTS=0
-FAILED=0
-
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-eq() { [[ $1 == "$2" ]]; }
-gt() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > $2)); }
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
 # Shows what went wrong on failure, as TAP comments.
 show_logs() {
@@ -66,7 +51,7 @@ run_load() {
 }
 
 test_greenrun() {
-	local before=$FAILED
+	local before=$TAP_FAILED
 	if ! gr_start_server greenrun "$ROOT/scripts/greenrun" "$SERVER" 0; then
 		check "greenrun: server starts and prints its port" false
 		return
@@ -85,12 +70,12 @@ test_greenrun() {
 		eq "$HOLD_THREADS" 1
 	check "greenrun: server still running after the load" \
 		kill -0 "$SERVER_PID"
-	((FAILED > before)) && show_logs
+	((TAP_FAILED > before)) && show_logs
 	gr_stop_pid "$SERVER_PID"
 }
 
 test_native() {
-	local before=$FAILED
+	local before=$TAP_FAILED
 	if ! gr_start_server native "$SERVER" 0; then
 		check "native: server starts and prints its port" false
 		return
@@ -100,7 +85,7 @@ test_native() {
 	check "native: errors=0" eq "$LG_ERRORS" 0
 	check "native: Threads > $CONNS while holding $CONNS connections" \
 		gt "$HOLD_THREADS" "$CONNS"
-	((FAILED > before)) && show_logs
+	((TAP_FAILED > before)) && show_logs
 	gr_stop_pid "$SERVER_PID"
 }
 
@@ -116,8 +101,7 @@ main() {
 	done
 	test_greenrun
 	test_native
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

@@ -31,12 +31,8 @@ trap 'rm -rf -- "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TESTS=0
-FAILED=0
-
-ok() { TESTS=$((TESTS + 1)); echo "ok - $1"; }
-not_ok() { TESTS=$((TESTS + 1)); FAILED=$((FAILED + 1)); echo "not ok - $1"; }
-skip() { TESTS=$((TESTS + 1)); echo "ok - # skip $1"; }
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
 # run OUTPREFIX CMD...: stdout, stderr and exit status of CMD, bounded.
 run() {
@@ -52,10 +48,10 @@ same() {
 	run "$n" getent "$@"
 	run "$g" "$GREENRUN" getent "$@"
 	if cmp -s "$n.out" "$g.out" && cmp -s "$n.rc" "$g.rc"; then
-		ok "getent $*: same output and status natively and under greenrun ($name)"
+		check "getent $*: same output and status natively and under greenrun ($name)" true
 		return
 	fi
-	not_ok "getent $*: same output and status natively and under greenrun ($name)"
+	check "getent $*: same output and status natively and under greenrun ($name)" false
 	echo "# status: native $(cat "$n.rc"), greenrun $(cat "$g.rc")"
 	diff -u --label native --label greenrun "$n.out" "$g.out" | head -n 20 | sed 's/^/# /'
 	head -n 10 "$g.err" | sed 's/^/# greenrun stderr: /'
@@ -84,9 +80,9 @@ pool_used() {
 		return
 	fi
 	if ((native == 0 && greenrun > 0)); then
-		ok "the lookup runs on the thread pool: $greenrun OS threads under greenrun, none natively"
+		check "the lookup runs on the thread pool: $greenrun OS threads under greenrun, none natively" true
 	else
-		not_ok "the lookup runs on the thread pool: $greenrun OS threads under greenrun, $native natively"
+		check "the lookup runs on the thread pool: $greenrun OS threads under greenrun, $native natively" false
 	fi
 }
 
@@ -107,8 +103,7 @@ main() {
 	same gethostbyaddr hosts-addr hosts 127.0.0.1
 	same gethostbyname2 hosts-name hosts localhost
 	pool_used
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

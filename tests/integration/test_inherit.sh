@@ -35,22 +35,17 @@ trap 'rm -rf -- "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TESTS=0
-FAILED=0
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-		echo "#   status: $RC"
-		sed 's/^/#   stdout: /' "$TMP/out"
-		sed 's/^/#   stderr: /' "$TMP/err"
-	fi
+# check_run DESC CMD...: check, and when it fails, what the last run() gave.
+check_run() {
+	local before=$TAP_FAILED
+	check "$@"
+	((TAP_FAILED > before)) || return 0
+	echo "#   status: $RC"
+	sed 's/^/#   stdout: /' "$TMP/out"
+	sed 's/^/#   stderr: /' "$TMP/err"
 }
 
 # run CMD...: stdout in $TMP/out and OUT, stderr in $TMP/err, status in RC.
@@ -76,9 +71,9 @@ echo "child maps it: $(grep -c libgreenrun /proc/self/maps)"'
 
 inherited() {
 	run "$GREENRUN" sh -c "$SEE"
-	check "default: the shell's LD_PRELOAD names libgreenrun.so" out_has "preload=[$SO"
-	check "default: the shell runs under greenrun" out_lacks "shell maps it: 0"
-	check "default: its child runs under greenrun too" out_lacks "child maps it: 0"
+	check_run "default: the shell's LD_PRELOAD names libgreenrun.so" out_has "preload=[$SO"
+	check_run "default: the shell runs under greenrun" out_lacks "shell maps it: 0"
+	check_run "default: its child runs under greenrun too" out_lacks "child maps it: 0"
 }
 
 not_inherited() {
@@ -87,13 +82,13 @@ not_inherited() {
 	"$CC" -shared -fPIC -o "$empty" "$TMP/empty.c" || return
 
 	GREENRUN_INHERIT=0 run "$GREENRUN" sh -c "$SEE"
-	check "GREENRUN_INHERIT=0: the shell still runs under greenrun" out_lacks "shell maps it: 0"
-	check "GREENRUN_INHERIT=0: LD_PRELOAD is gone from its environment" out_has "preload=[unset]"
-	check "GREENRUN_INHERIT=0: its child does not load greenrun" out_has "child maps it: 0"
+	check_run "GREENRUN_INHERIT=0: the shell still runs under greenrun" out_lacks "shell maps it: 0"
+	check_run "GREENRUN_INHERIT=0: LD_PRELOAD is gone from its environment" out_has "preload=[unset]"
+	check_run "GREENRUN_INHERIT=0: its child does not load greenrun" out_has "child maps it: 0"
 
 	LD_PRELOAD=$empty GREENRUN_INHERIT=0 run "$GREENRUN" sh -c "$SEE"
-	check "GREENRUN_INHERIT=0: another LD_PRELOAD entry stays" out_has "preload=[$empty]"
-	check "GREENRUN_INHERIT=0: with it, the child still does not load greenrun" \
+	check_run "GREENRUN_INHERIT=0: another LD_PRELOAD entry stays" out_has "preload=[$empty]"
+	check_run "GREENRUN_INHERIT=0: with it, the child still does not load greenrun" \
 		out_has "child maps it: 0"
 
 	# An environment built by the program, naming libgreenrun.so.
@@ -107,12 +102,12 @@ else:
 	local how
 	for how in execve spawn; do
 		GREENRUN_INHERIT=0 run "$GREENRUN" "$PY" -c "$py" "$SO" "$empty" "$SEE" "$how"
-		check "GREENRUN_INHERIT=0: os.$how with an explicit environment drops greenrun" \
+		check_run "GREENRUN_INHERIT=0: os.$how with an explicit environment drops greenrun" \
 			out_has "preload=[$empty]"
-		check "GREENRUN_INHERIT=0: the program os.$how started does not load greenrun" \
+		check_run "GREENRUN_INHERIT=0: the program os.$how started does not load greenrun" \
 			out_has "shell maps it: 0"
 		run "$GREENRUN" "$PY" -c "$py" "$SO" "$empty" "$SEE" "$how"
-		check "default: os.$how passes the explicit environment as it is" \
+		check_run "default: os.$how passes the explicit environment as it is" \
 			out_has "preload=[$SO:$empty]"
 	done
 }
@@ -121,7 +116,7 @@ bad_values() {
 	local v
 	for v in 2 yes ''; do
 		GREENRUN_INHERIT=$v run "$GREENRUN" true
-		check "GREENRUN_INHERIT='$v': one line naming it, exit status 2" \
+		check_run "GREENRUN_INHERIT='$v': one line naming it, exit status 2" \
 			one_error_line "greenrun: GREENRUN_INHERIT=$v: expected 0 or 1"
 	done
 }
@@ -149,15 +144,13 @@ pipelines() {
 			for inherit in 1 0; do
 				label="$shell -c '$cmd' (GREENRUN_INHERIT=$inherit)"
 				GREENRUN_INHERIT=$inherit run "$GREENRUN" "$shell" -c "$cmd"
-				check "$label: same output and status as natively" \
+				check_run "$label: same output and status as natively" \
 					eq "$OUT/$RC" "$native/$native_rc"
-				check "$label: nothing on stderr" no_stderr
+				check_run "$label: nothing on stderr" no_stderr
 			done
 		done
 	done
 }
-
-eq() { [[ $1 == "$2" ]]; }
 
 main() {
 	if [[ ! -x $GREENRUN || ! -f $SO ]]; then
@@ -169,8 +162,7 @@ main() {
 	not_inherited
 	bad_values
 	pipelines
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

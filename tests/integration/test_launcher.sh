@@ -21,22 +21,21 @@ T=$(mktemp -d) || exit 1
 trap 'rm -rf "$T"' EXIT
 T=$(cd -P "$T" && pwd)              # physical path, as the launcher reports it
 
-total=0 failed=0 label=''
+# shellcheck source=tests/integration/tap.sh
+. "$root/tests/integration/tap.sh"
 
-# check DESCRIPTION EXPRESSION: EXPRESSION is eval'd after a run.
-check() {
-	total=$((total + 1))
-	if eval "$2"; then
-		echo "ok - $label$1"
-	else
-		echo "not ok - $label$1"
-		failed=$((failed + 1))
-		printf '#   status: %s\n' "$st"
-		printf '%s\n' "$out" | sed 's/^/#   stdout: /'
-		sed 's/^/#   stderr: /' "$T/err"
-	fi
+label=''
+
+# check_eval DESCRIPTION EXPRESSION: EXPRESSION is eval'd after a run; when
+# it is false, the run's status, stdout and stderr follow.
+check_eval() {
+	local before=$TAP_FAILED
+	check "$label$1" eval "$2"
+	((TAP_FAILED > before)) || return 0
+	printf '#   status: %s\n' "$st"
+	printf '%s\n' "$out" | sed 's/^/#   stdout: /'
+	sed 's/^/#   stderr: /' "$T/err"
 }
-skip() { total=$((total + 1)); echo "ok - # skip $label$1"; }
 
 # run COMMAND...: sets out (stdout), err (stderr) and st (exit status).
 run() { out=$("$@" 2>"$T/err"); st=$?; err=$(cat "$T/err"); }
@@ -92,12 +91,12 @@ cp /bin/true "$T/sgid" && chmod g+s "$T/sgid"
 st='' out=''
 : >"$T/err"
 version=$(sed -n 's/^version=//p' "$launcher")
-check "launcher is executable" '[ -x "$launcher" ]'
-check "launcher parses with sh -n" 'sh -n "$launcher" 2>"$T/err"'
+check_eval "launcher is executable" '[ -x "$launcher" ]'
+check_eval "launcher parses with sh -n" 'sh -n "$launcher" 2>"$T/err"'
 if command -v dash >/dev/null; then
-	check "launcher parses with dash -n" 'dash -n "$launcher" 2>"$T/err"'
+	check_eval "launcher parses with dash -n" 'dash -n "$launcher" 2>"$T/err"'
 fi
-check "version line found (version=$version)" \
+check_eval "version line found (version=$version)" \
 	'[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]'
 
 # --- Behaviour, once per way of running the launcher ------------------------
@@ -105,62 +104,62 @@ check "version line found (version=$version)" \
 suite() {
 	# Usage and version.
 	gr --help
-	check "--help exits 0 with usage on stdout" \
+	check_eval "--help exits 0 with usage on stdout" \
 		'[ $st -eq 0 ] && [[ $out == Usage:\ greenrun* ]] && [ -z "$err" ]'
-	check "--help lists options and environment" \
+	check_eval "--help lists options and environment" \
 		'has -h --help -V --version GREENRUN_STACK_SIZE GREENRUN_DEBUG'
 	local help=$out
 	gr -h
-	check "-h is --help" '[ $st -eq 0 ] && [ "$out" = "$help" ]'
+	check_eval "-h is --help" '[ $st -eq 0 ] && [ "$out" = "$help" ]'
 	gr --version
-	check "--version prints 'greenrun $version'" \
+	check_eval "--version prints 'greenrun $version'" \
 		'[ $st -eq 0 ] && [ "$out" = "greenrun $version" ] && [ -z "$err" ]'
 	gr -V
-	check "-V is --version" '[ $st -eq 0 ] && [ "$out" = "greenrun $version" ]'
+	check_eval "-V is --version" '[ $st -eq 0 ] && [ "$out" = "greenrun $version" ]'
 
 	# Usage errors: status 2, one line on stderr, nothing run.
 	gr --bogus true
-	check "unknown option: exit 2, one line naming it" \
+	check_eval "unknown option: exit 2, one line naming it" \
 		'[ $st -eq 2 ] && err_is "greenrun: " && [[ $err == *--bogus* ]] &&
 		 [[ $err == *"try '\''greenrun --help'\''"* ]] && [ -z "$out" ]'
 	gr -opt
-	check "option-like program without -- is an unknown option" \
+	check_eval "option-like program without -- is an unknown option" \
 		'[ $st -eq 2 ] && err_is "greenrun: " && [[ $err == *-opt* ]]'
 	gr
-	check "no program: exit 2, one line" '[ $st -eq 2 ] && err_is "greenrun: "'
+	check_eval "no program: exit 2, one line" '[ $st -eq 2 ] && err_is "greenrun: "'
 	gr --
-	check "-- and no program: exit 2, one line" \
+	check_eval "-- and no program: exit 2, one line" \
 		'[ $st -eq 2 ] && err_is "greenrun: "'
 	gr "no-such-program-$$" x
-	check "program not in PATH: exit 2, one line naming it" \
+	check_eval "program not in PATH: exit 2, one line naming it" \
 		'[ $st -eq 2 ] && err_is "greenrun: " && [[ $err == *no-such-program-$$* ]]'
 	gr "$T/no-such-file"
-	check "program path missing: exit 2, one line" \
+	check_eval "program path missing: exit 2, one line" \
 		'[ $st -eq 2 ] && err_is "greenrun: " && [[ $err == *no-such-file* ]]'
 	gr "$T/plain"
-	check "program not executable: exit 2, one line" \
+	check_eval "program not executable: exit 2, one line" \
 		'[ $st -eq 2 ] && err_is "greenrun: "'
 	gr "$T"
-	check "program is a directory: exit 2, one line" \
+	check_eval "program is a directory: exit 2, one line" \
 		'[ $st -eq 2 ] && err_is "greenrun: "'
 
 	# Arguments reach the program untouched.
 	PATH=$T/bin:$PATH gr -- -opt a
-	check "-- ends options: program named like an option runs" \
+	check_eval "-- ends options: program named like an option runs" \
 		'[ $st -eq 0 ] && [ "$out" = "-opt ran: a" ] && [ -z "$err" ]'
 	gr sh -c 'printf "%s\n" "$@"' sh --version -x '' 'a b'
-	check "options after the program go to the program" \
+	check_eval "options after the program go to the program" \
 		'[ $st -eq 0 ] && [ "$out" = "$(printf "%s\n" --version -x "" "a b")" ]'
 
 	# Exit status, PID and signals are the program's own.
 	gr sh -c 'exit 7'
-	check "exit status propagates (7)" '[ $st -eq 7 ]'
+	check_eval "exit status propagates (7)" '[ $st -eq 7 ]'
 	"${sh[@]}" "$T/scripts/greenrun" sh -c 'echo $$' >"$T/pid" 2>"$T/err" &
 	local pid=$!
 	wait "$pid"; st=$? out=$(cat "$T/pid")
-	check "the program keeps the launcher's PID" '[ "$out" = "$pid" ]'
+	check_eval "the program keeps the launcher's PID" '[ "$out" = "$pid" ]'
 	gr sh -c 'kill -TERM $$'
-	check "program killing itself with SIGTERM: status 143" '[ $st -eq 143 ]'
+	check_eval "program killing itself with SIGTERM: status 143" '[ $st -eq 143 ]'
 	rm -f "$T/ready"
 	"${sh[@]}" "$T/scripts/greenrun" \
 		sh -c 'echo $$ >"$1.tmp"; mv "$1.tmp" "$1"; exec sleep 30' sh "$T/ready" \
@@ -169,60 +168,60 @@ suite() {
 	for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
 	out=$(cat "$T/ready" 2>/dev/null)
 	kill -TERM "$pid"; wait "$pid"; st=$?
-	check "SIGTERM sent to the PID reaches the program: status 143" \
+	check_eval "SIGTERM sent to the PID reaches the program: status 143" \
 		'[ "$out" = "$pid" ] && [ $st -eq 143 ]'
 
 	# LD_PRELOAD as the program sees it.
 	local show='printf "%s\n" "$LD_PRELOAD"'
 	run env -u LD_PRELOAD "${sh[@]}" "$T/scripts/greenrun" sh -c "$show"
-	check "LD_PRELOAD is the absolute path of build/libgreenrun.so" \
+	check_eval "LD_PRELOAD is the absolute path of build/libgreenrun.so" \
 		'[ $st -eq 0 ] && [ "$out" = "$so" ] && [ -z "$err" ]'
 	LD_PRELOAD=$T/other.so gr sh -c "$show"
-	check "LD_PRELOAD: prepended, existing entry kept" \
+	check_eval "LD_PRELOAD: prepended, existing entry kept" \
 		'[ "$out" = "$so:$T/other.so" ]'
 	LD_PRELOAD="$T/other.so $so" gr sh -c "$show"
-	check "LD_PRELOAD: not added twice" '[ "$out" = "$T/other.so $so" ]'
+	check_eval "LD_PRELOAD: not added twice" '[ "$out" = "$T/other.so $so" ]'
 	run env -u LD_PRELOAD -C "$T" "${sh[@]}" scripts/greenrun sh -c "$show"
-	check "LD_PRELOAD is absolute when started by a relative path" \
+	check_eval "LD_PRELOAD is absolute when started by a relative path" \
 		'[ "$out" = "$so" ]'
 	run env -u LD_PRELOAD "${sh[@]}" "$T/elsewhere/bin/rel" sh -c "$show"
-	check "started through symlinks: finds build/ next to the real script" \
+	check_eval "started through symlinks: finds build/ next to the real script" \
 		'[ $st -eq 0 ] && [ "$out" = "$so" ]'
 	run env -u LD_PRELOAD "${sh[@]}" "$T/prefix/bin/greenrun" sh -c "$show"
-	check "installed layout: finds lib/greenrun/libgreenrun.so" \
+	check_eval "installed layout: finds lib/greenrun/libgreenrun.so" \
 		'[ $st -eq 0 ] && [ "$out" = "$T/prefix/lib/greenrun/libgreenrun.so" ]'
 
 	# Shared object problems.
 	run "${sh[@]}" "$T/nolib/scripts/greenrun" sh -c 'echo ran'
-	check "missing .so: exit 2, one line naming the paths looked at" \
+	check_eval "missing .so: exit 2, one line naming the paths looked at" \
 		'[ $st -eq 2 ] && err_is "greenrun: " && [ -z "$out" ] &&
 		 [[ $err == *"$T/nolib/build/libgreenrun.so"* ]] &&
 		 [[ $err == *"$T/nolib/lib/greenrun/libgreenrun.so"* ]]'
 	run "${sh[@]}" "$T/with space/scripts/greenrun" sh -c 'echo ran'
-	check "a .so path LD_PRELOAD cannot hold: exit 2, one line" \
+	check_eval "a .so path LD_PRELOAD cannot hold: exit 2, one line" \
 		'[ $st -eq 2 ] && err_is "greenrun: " && [ -z "$out" ]'
 
 	# Warnings: one line, and the program still runs.
 	if [ "$have_static" = 1 ]; then
 		gr "$T/static"
-		check "static binary: one warning line, program still runs" \
+		check_eval "static binary: one warning line, program still runs" \
 			'[ $st -eq 0 ] && [ "$out" = hello ] &&
 			 err_is "greenrun: warning: " && [[ $err == *static* ]] &&
 			 [[ $err == *LD_PRELOAD* ]]'
 	else
-		skip "static binary warning ($cc -static failed)"
+		skip "${label}static binary warning ($cc -static failed)"
 	fi
 	gr "$T/dynamic"
-	check "dynamic binary: no warning" \
+	check_eval "dynamic binary: no warning" \
 		'[ $st -eq 0 ] && [ "$out" = hello ] && [ -z "$err" ]'
 	PATH=$T/bin:$PATH gr -- -opt
-	check "script: no warning" '[ $st -eq 0 ] && [ -z "$err" ]'
+	check_eval "script: no warning" '[ $st -eq 0 ] && [ -z "$err" ]'
 	gr "$T/suid"
-	check "setuid binary: one warning line, program still runs" \
+	check_eval "setuid binary: one warning line, program still runs" \
 		'[ $st -eq 0 ] && err_is "greenrun: warning: " &&
 		 [[ $err == *setuid* ]] && [[ $err == *LD_PRELOAD* ]]'
 	gr "$T/sgid"
-	check "setgid binary: one warning line, program still runs" \
+	check_eval "setgid binary: one warning line, program still runs" \
 		'[ $st -eq 0 ] && err_is "greenrun: warning: " && [[ $err == *setgid* ]]'
 }
 
@@ -231,9 +230,8 @@ for s in dash bash; do
 	if command -v "$s" >/dev/null; then
 		sh=("$s") label="[$s] " && suite
 	else
-		label="[$s] " && skip "$s not installed"
+		skip "[$s] $s not installed"
 	fi
 done
 
-echo "1..$total"
-[ "$failed" -eq 0 ]
+tap_end

@@ -6,13 +6,8 @@ ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
 PROG=$ROOT/build/progs/overflow
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-overflow.XXXXXX") || exit 2
 trap 'rm -rf -- "$TMP"' EXIT
-failed=0
-
-check() {
-	local desc=$1
-	shift
-	if "$@"; then echo "ok - $desc"; else echo "not ok - $desc"; failed=1; fi
-}
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
 # status CMD...: the exit status of CMD, bounded, stderr kept in $TMP/err.
 status() {
@@ -26,4 +21,4 @@ check "greenrun, GREENRUN_DEBUG=1: still SIGSEGV (139)" \
 	[ "$(status env GREENRUN_DEBUG=1 "$ROOT/scripts/greenrun" "$PROG")" = 139 ]
 check "greenrun, GREENRUN_DEBUG=1: names the thread" \
 	grep -q 'stack overflow in green thread [0-9]* (deep)' "$TMP/err"
-exit $failed
+tap_end

@@ -59,27 +59,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TESTS=0
-FAILED=0
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-eq() { [[ $1 == "$2" ]]; }
-gt() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > $2)); }
 same_file() { cmp -s -- "$1" "$2"; }
 
-# comment FILE LABEL: FILE's first lines as TAP comments.
-comment() {
+# show_file FILE LABEL: FILE's first lines as TAP comments.
+show_file() {
 	[[ -s $1 ]] && head -n 20 "$1" | sed "s/^/# $2: /"
 }
 
@@ -231,12 +217,12 @@ native_and_greenrun() {
 	sampled "$label" "$NATIVE_LIMIT" "$in" "$TMP/$f.native" "$@"
 	N_THREADS=$THREADS
 	check "$label: exits 0 natively (status $(status_text), ${SECS} s)" eq "$RC" 0
-	((RC == 0)) || comment "$TMP/$label.err" "native stderr"
+	((RC == 0)) || show_file "$TMP/$label.err" "native stderr"
 	limit=$(greenrun_limit "$SECS")
 	sampled "$label" "$limit" "$in" "$TMP/$f.greenrun" "$GREENRUN" "$@"
 	G_THREADS=$THREADS G_SAMPLES=$SAMPLES
 	check "$label: exits 0 under greenrun (status $(status_text), ${SECS} s)" eq "$RC" 0
-	((RC == 0)) || comment "$TMP/$label.err" "greenrun stderr"
+	((RC == 0)) || show_file "$TMP/$label.err" "greenrun stderr"
 	check "$label: greenrun output identical to native ($(wc -c <"$TMP/$f.native") bytes)" \
 		same_file "$TMP/$f.native" "$TMP/$f.greenrun"
 }
@@ -305,7 +291,7 @@ main() {
 			exit 1
 		fi
 	done
-	have awk || { echo "1..$TESTS"; exit 1; }
+	have awk || { tap_end; exit 1; }
 	start=$SECONDS
 	generate
 	check "input: $SIZE bytes generated ($((SECONDS - start)) s)" \
@@ -323,8 +309,7 @@ main() {
 		test_sort
 	fi
 	test_python
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

@@ -29,10 +29,9 @@
 #     times, the list LPUSH'd 20000 times, the value SET) as after the
 #     native run; Threads: 1 on the greenrun side in every sample, more
 #     than 1 natively (redis-server's bio threads, the benchmark's threads).
-#     redis-server also runs with --jemalloc-bg-thread no: jemalloc starts
-#     its background threads with glibc's pthread_create, found with
-#     dlsym(RTLD_NEXT), not greenrun's; the default run includes them, this
-#     one shows the rest on its own.
+#     redis-server also runs with --jemalloc-bg-thread yes: jemalloc starts
+#     its background threads with the pthread_create it finds with
+#     dlsym(RTLD_NEXT), which must be greenrun's.
 #  4. memcached -t 4 under greenrun, with the client's 8 connections doing
 #     sets, gets, cas, incr... of values up to 900 kB: the same answers as
 #     from a native memcached -t 4, its "threads" statistic 4, Threads: 1.
@@ -78,23 +77,9 @@ SAMPLE_S=0.02      # seconds between two /proc samples
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-stocknet.XXXXXX") || exit 2
 PIDS=()            # started here and not yet stopped
 
-TESTS=0
-FAILED=0
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
-check() {
-	local desc=$1
-	shift
-	TESTS=$((TESTS + 1))
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-eq() { [[ $1 == "$2" ]]; }
-gt() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > $2)); }
 same_file() { cmp -s -- "$1" "$2"; }
 no_error() { ! grep -qi error -- "$@"; }
 alive() { kill -0 "$1" 2>/dev/null; }
@@ -106,8 +91,8 @@ running() {
 }
 gone() { ! running "$1"; }
 
-# comment FILE LABEL: FILE's first lines as TAP comments.
-comment() {
+# show_file FILE LABEL: FILE's first lines as TAP comments.
+show_file() {
 	[[ -s $1 ]] && head -n 15 -- "$1" | cut -c1-300 | sed "s/^/# $2: /"
 	return 0
 }
@@ -280,14 +265,14 @@ serve() {
 			echo "# $name: not listening on $SRV_PORT after $LISTEN_LIMIT s"
 			backtrace "$SRV_PID" "$name"
 			stop "$SRV_PID"
-			comment "$TMP/$name.err" "$name stderr"
+			show_file "$TMP/$name.err" "$name stderr"
 			return 1
 		fi
 		wait "$SRV_PID" 2>/dev/null
 		forget "$SRV_PID"
 	done
 	echo "# $name: exited before listening, 3 times"
-	comment "$TMP/$name.err" "$name stderr"
+	show_file "$TMP/$name.err" "$name stderr"
 	return 1
 }
 
@@ -396,8 +381,8 @@ http_server() {
 	if ! same_file "$TMP/expected" "$out.got"; then
 		diff -u --label expected --label got "$TMP/expected" "$out.got" |
 			head -n 20 | cut -c1-200 | sed 's/^/# /'
-		comment "$TMP/http-$mode.client.err" "client stderr"
-		comment "$TMP/http-$mode.err" "server stderr"
+		show_file "$TMP/http-$mode.client.err" "client stderr"
+		show_file "$TMP/http-$mode.err" "server stderr"
 	fi
 	if [[ $mode == greenrun ]]; then
 		check "$name: Threads: 1 while the $((NFILES * REPEAT)) downloads are in progress (Threads: ${HOLD_THREADS:-never seen})" \
@@ -437,7 +422,7 @@ downloader() {
 	check "$label: exits 0 ($(status_text))" eq "$RC" 0
 	check "$label: all $NFILES files byte-exact" same_files "$TMP/dl"
 	if ((RC != 0)); then
-		comment "$TMP/$name.err" "stderr"
+		show_file "$TMP/$name.err" "stderr"
 	fi
 }
 
@@ -508,7 +493,7 @@ bench() {
 	check "$label: a result for SET GET INCR LPUSH (got: ${lines:-none})" \
 		eq "$lines" "SET GET INCR LPUSH "
 	check "$label: no error reported" no_error "$out" "$TMP/$name.err"
-	((RC == 0)) || comment "$TMP/$name.err" "redis-benchmark stderr"
+	((RC == 0)) || show_file "$TMP/$name.err" "redis-benchmark stderr"
 	state=$(redis_state "$port")
 	check "$label: server holds what 20000 SET, INCR, LPUSH leave ($state)" \
 		eq "$state" "$REDIS_EXPECTED"
@@ -556,12 +541,10 @@ test_redis() {
 		"$npid" "$nport" "$npid" native
 	check "redis-server (native): more than 1 thread during the benchmark (max Threads: ${MAX_THREADS:-none})" \
 		gt "${MAX_THREADS:-}" 1
-	# Without jemalloc's background threads, which jemalloc creates with
-	# glibc's pthread_create (dlsym RTLD_NEXT): real OS threads sharing its
-	# mutexes and condition variables with the green ones, which greenrun
-	# does not support yet (redis-server with them crashes; see README).
-	greenrun_redis "redis-server --jemalloc-bg-thread no (greenrun)" \
-		--jemalloc-bg-thread no
+	# With jemalloc's background threads, which jemalloc creates with the
+	# pthread_create it finds with dlsym(RTLD_NEXT): green threads too.
+	greenrun_redis "redis-server --jemalloc-bg-thread yes (greenrun)" \
+		--jemalloc-bg-thread yes
 	bench "redis-server (native) <- redis-benchmark (greenrun)" \
 		"$npid" "$nport" self greenrun
 	one_thread "redis-benchmark (greenrun)" ""
@@ -569,8 +552,10 @@ test_redis() {
 		"$npid" "$nport" self native --threads 2
 	check "redis-benchmark --threads 2 (native): more than 1 thread (max Threads: ${MAX_THREADS:-none})" \
 		gt "${MAX_THREADS:-}" 1
-	# redis-benchmark --threads 2 under greenrun is left out: a thread whose
-	# epoll_wait always finds events never lets the loop wake the other.
+	# A thread whose epoll_wait always finds events must let the other run.
+	bench "redis-server (native) <- redis-benchmark --threads 2 (greenrun)" \
+		"$npid" "$nport" self greenrun --threads 2
+	one_thread "redis-benchmark --threads 2 (greenrun)" ""
 	stop "$npid"
 }
 
@@ -590,7 +575,7 @@ memcached_run() {
 	run 60 "memc-$mode.client" "$SRV_PID" "$PY" "$CLIENT" memcached "$SRV_PORT"
 	check "$name: client exits 0, every value read back as stored ($(status_text))" \
 		eq "$RC" 0
-	((RC == 0)) || comment "$TMP/memc-$mode.client.out" "client"
+	((RC == 0)) || show_file "$TMP/memc-$mode.client.out" "client"
 	check "$name: server reports 4 worker threads" \
 		grep -qx 'STAT threads 4' "$TMP/memc-$mode.client.out"
 	if [[ $mode == greenrun ]]; then
@@ -707,7 +692,7 @@ sys.stdout.buffer.write(random.Random(5).randbytes(4200000))' >"$TMP/data"
 same_run() {
 	local label=$1 f n g ns
 	shift
-	f=same-$TESTS
+	f=same-$TAP_TESTS
 	run 30 "$f.native" "" "$@"
 	ns=$RC
 	n=$TMP/$f.native.out g=$TMP/$f.greenrun.out
@@ -718,7 +703,7 @@ same_run() {
 		same_file "$n" "$g"
 	if ! same_file "$n" "$g"; then
 		differ "$n" "$g"
-		comment "$TMP/$f.greenrun.err" "greenrun stderr"
+		show_file "$TMP/$f.greenrun.err" "greenrun stderr"
 	fi
 }
 
@@ -763,14 +748,13 @@ main() {
 	done
 	if [[ ! -x $PY ]]; then
 		check "python3 installed ($PY)" false
-		echo "1..$TESTS"
+		tap_end
 		exit 1
 	fi
 	for f in ${STOCKNET_CASES:-http redis memcached ncsocat fork resolve}; do
 		"test_$f"
 	done
-	echo "1..$TESTS"
-	((FAILED == 0))
+	tap_end
 }
 
 main

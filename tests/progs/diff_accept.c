@@ -17,18 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_accept: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
+#include "common.h"
 
 static void try_accept(const char *what, int fd)
 {
@@ -68,11 +57,9 @@ static void check_shutdown(void)
     int lfd = listener(&a);
     pthread_t t;
 
-    if ((errno = pthread_create(&t, NULL, shut_later, (void *)(long)lfd)))
-        die("pthread_create");
+    t = spawn(shut_later, (void *)(long)lfd);
     try_accept("a listener shut down while waiting", lfd);
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
+    join(t);
     close(lfd);
 }
 
@@ -100,8 +87,7 @@ int main(void)
         die("socket");
     try_accept("a UDP socket", u);
     close(u);
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     try_accept("a pipe", p[0]);
     close(p[0]);
     close(p[1]);

@@ -24,50 +24,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *what, int err)
+#include "common.h"
+
+/* A barrier call's result: an error name, or the serial thread's mark. */
+static const char *bname(int r)
 {
-    fprintf(stderr, "diff_barrier: %s: %s\n", what, strerror(err));
-    exit(1);
+    return r == PTHREAD_BARRIER_SERIAL_THREAD ? "PTHREAD_BARRIER_SERIAL_THREAD" : ename(r);
 }
 
-static const char *ename(int e)
+#define SAY(what, call) printf("%s: %s\n", what, bname(call))
+
+/* What a waiter thread returned: the result of its pthread_barrier_wait. */
+static int joined(pthread_t t)
 {
-    const char *s;
-
-    if (e == PTHREAD_BARRIER_SERIAL_THREAD)
-        return "PTHREAD_BARRIER_SERIAL_THREAD";
-    s = strerrorname_np(e);
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-#define SAY(what, call) printf("%s: %s\n", what, ename(call))
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err)
-        die("pthread_create", err);
-    return t;
-}
-
-static intptr_t join(pthread_t t)
-{
-    void *r;
-    int err = pthread_join(t, &r);
-
-    if (err)
-        die("pthread_join", err);
-    return (intptr_t)r;
+    return (int)(intptr_t)join(t);
 }
 
 /* ---- calls ---- */
@@ -153,7 +123,7 @@ static void check_serial_is_last(void)
     for (i = 0; i < 3; i++)
         t[i] = spawn(arrive_after, (void *)(intptr_t)(i == 1 ? 80 : 20 * i));
     for (i = 0; i < 3; i++)
-        printf("arriving after %d ms: %s\n", i == 1 ? 80 : 20 * i, ename((int)join(t[i])));
+        printf("arriving after %d ms: %s\n", i == 1 ? 80 : 20 * i, bname(joined(t[i])));
     pthread_barrier_destroy(&order_barrier);
 }
 
@@ -207,19 +177,19 @@ static void check_destroy_while_waiting(void)
     printf("destroy with a thread waiting: still in destroy after 100 ms: %s\n",
            destroyed ? "no" : "yes");
     mine = pthread_barrier_wait(&doomed);
-    printf("a thread completes the round: it gets %s, destroy returns %s\n", ename(mine),
-           ename((int)join(d)));
+    printf("a thread completes the round: it gets %s, destroy returns %s\n", bname(mine),
+           bname(joined(d)));
 
     SAY("init count 2", pthread_barrier_init(&again, NULL, 2));
     d = spawn(other_waiter, &again);
     usleep(20000);
     SAY("wait", pthread_barrier_wait(&again));
-    printf("other thread: %s\n", ename((int)join(d)));
+    printf("other thread: %s\n", bname(joined(d)));
     SAY("destroy", pthread_barrier_destroy(&again));
     SAY("init count 2 again", pthread_barrier_init(&again, NULL, 2));
     d = spawn(late_waiter, &again);
     SAY("wait", pthread_barrier_wait(&again));
-    printf("other thread: %s\n", ename((int)join(d)));
+    printf("other thread: %s\n", bname(joined(d)));
     SAY("destroy", pthread_barrier_destroy(&again));
 }
 
@@ -231,18 +201,6 @@ struct shm {
     pthread_barrier_t b;
     int serial[SHARED_ROUNDS];
 };
-
-static volatile int ticking, ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(10000);
-        ticks++;
-    }
-    return NULL;
-}
 
 /* Each of the three parties (2 threads here, the child) arrives last in
  * turn: `who` sleeps 60 ms before the rounds that are its own. */
@@ -270,8 +228,7 @@ static void *party_main(void *arg)
 
 static void check_shared(void)
 {
-    struct shm *shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct shm *shm = shared_mem(sizeof(*shm));
     struct party parties[3];
     pthread_barrierattr_t a;
     pthread_t t[2], tick;
@@ -279,8 +236,6 @@ static void check_shared(void)
     long start;
     pid_t pid;
 
-    if (shm == MAP_FAILED)
-        die("mmap", errno);
     for (i = 0; i < 3; i++)
         parties[i] = (struct party){ shm, i };
     pthread_barrierattr_init(&a);
@@ -291,28 +246,23 @@ static void check_shared(void)
     SAY("shared: init count 3", pthread_barrier_init(&shm->b, &a, 3));
     pthread_barrierattr_destroy(&a);
 
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        die("fork", errno);
+    pid = xfork();
     if (pid == 0)
         _exit(party_main(&parties[2]) != NULL);
-    ticking = 1;
-    tick = spawn(ticker, NULL);
+    tick = start_ticker();
     start = now_ms();
     for (i = 0; i < 2; i++)
         t[i] = spawn(party_main, &parties[i]);
     for (i = 0; i < 2; i++)
         if (join(t[i]))
             printf("shared: a wait failed\n");
-    ticking = 0;
-    join(tick);
+    stop_ticker(tick);
     printf("shared: %d rounds with 2 threads and a child, each arriving last in turn, "
            "took >= 200 ms: %s, other threads ran meanwhile: %s\n", SHARED_ROUNDS,
            now_ms() - start >= 200 ? "yes" : "no", ticks >= 10 ? "yes" : "no");
     SAY("shared: destroy", pthread_barrier_destroy(&shm->b));
     if (waitpid(pid, &status, 0) != pid)
-        die("waitpid", errno);
+        die("waitpid");
     printf("shared: child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     printf("shared: serial threads per round:");
     for (i = 0; i < SHARED_ROUNDS; i++)

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define TOTAL ((size_t)1 << 30)
 #define PERIOD ((size_t)1048573)       /* the stream repeats with this (prime) period */
 #define MAXCHUNK ((size_t)1 << 19)
@@ -28,12 +30,6 @@ struct end {
     size_t bytes;
     int bad;
 };
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_bigxfer: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
 
 /* The stream from position pos on, for MAXCHUNK bytes (the pattern's end
  * repeats its start). */
@@ -105,10 +101,10 @@ static void transfer(const char *what, int rfd, int wfd, int sock)
     struct end r = { rfd, sock, 0xcbf29ce484222325ULL, 0, 0 };
     pthread_t tw, tr;
 
-    if ((errno = pthread_create(&tr, NULL, reader, &r)) ||
-        (errno = pthread_create(&tw, NULL, writer, &w)) || (errno = pthread_join(tw, NULL)) ||
-        (errno = pthread_join(tr, NULL)))
-        die("pthread");
+    tr = spawn(reader, &r);
+    tw = spawn(writer, &w);
+    join(tw);
+    join(tr);
     printf("%s: written %zu, checksum of the first 16 MiB %016llx\n", what, w.bytes,
            (unsigned long long)w.sum);
     printf("%s: read %zu, checksum of the first 16 MiB %016llx, every byte %s\n", what, r.bytes,

@@ -43,31 +43,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char events[1024];
 static pthread_key_t key;
 static atomic_int ready;
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_cancel: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void note(const char *fmt, ...)
 {
@@ -103,16 +84,6 @@ static const char *type_name(int t)
 {
     return t == PTHREAD_CANCEL_DEFERRED ? "DEFERRED"
            : t == PTHREAD_CANCEL_ASYNCHRONOUS ? "ASYNCHRONOUS" : "unset";
-}
-
-static const char *result_name(void *r)
-{
-    static char buf[32];
-
-    if (r == PTHREAD_CANCELED)
-        return "PTHREAD_CANCELED";
-    snprintf(buf, sizeof(buf), "%ld", (long)(intptr_t)r);
-    return buf;
 }
 
 /* Wait until the thread says it is about to block, then give it time to. */
@@ -172,17 +143,15 @@ static void cancel_blocked(struct blocked *b)
     pthread_t t;
     void *r;
     long start;
-    int err, cerr;
+    int cerr;
 
     events[0] = '\0';
     atomic_store(&ready, 0);
-    if ((err = pthread_create(&t, NULL, blocked_thread, b)))
-        die("pthread_create", err);
+    t = spawn(blocked_thread, b);
     wait_ready();
     start = now_ms();
     cerr = pthread_cancel(t);
-    if ((err = pthread_join(t, &r)))
-        die("pthread_join", err);
+    r = join(t);
     printf("cancel in %s: pthread_cancel %s, result %s, within 1 s: %s\n  %s\n", b->name,
            ename(cerr), result_name(r), now_ms() - start < 1000 ? "yes" : "no", events);
 }
@@ -217,7 +186,7 @@ static void cancel_each_wait(void)
     cancel_blocked(&(struct blocked){ .name = "sleep", .kind = IN_SLEEP });
 
     if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, s))
-        die("pipe/socketpair", errno);
+        die("pipe/socketpair");
     cancel_blocked(&(struct blocked){ .name = "read on a pipe", .kind = IN_READ, .fd = p[0] });
     still_works("the pipe", p[0], p[1]);
     cancel_blocked(&(struct blocked){ .name = "recv on a socketpair", .kind = IN_RECV, .fd = s[0] });
@@ -241,17 +210,16 @@ static void cancel_each_wait(void)
 
     if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
         bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 4))
-        die("listening socket", errno);
+        die("listening socket");
     cancel_blocked(&(struct blocked){ .name = "accept", .kind = IN_ACCEPT, .fd = lfd });
 
     if (pipe(tp))
-        die("pipe", errno);
-    if ((err = pthread_create(&target, NULL, target_thread, (void *)(intptr_t)tp[0])))
-        die("pthread_create", err);
+        die("pipe");
+    target = spawn(target_thread, (void *)(intptr_t)tp[0]);
     b = (struct blocked){ .name = "pthread_join", .kind = IN_JOIN, .target = target };
     cancel_blocked(&b);
     if (write(tp[1], "x", 1) != 1)
-        die("write", errno);
+        die("write");
     err = pthread_join(target, &r);
     printf("  the thread it joined can still be joined: %s, result %s\n", ename(err), result_name(r));
 
@@ -330,19 +298,17 @@ static void cancel_run(const char *what, void *(*fn)(void *), bool at_once)
 {
     pthread_t t;
     void *r;
-    int err, cerr = 0;
+    int cerr = 0;
 
     events[0] = '\0';
     atomic_store(&ready, 0);
-    if ((err = pthread_create(&t, NULL, fn, (void *)what)))
-        die("pthread_create", err);
+    t = spawn(fn, (void *)what);
     if (fn != async_self_thread) {
         if (!at_once)
             wait_ready();
         cerr = pthread_cancel(t);
     }
-    if ((err = pthread_join(t, &r)))
-        die("pthread_join", err);
+    r = join(t);
     printf("%s: pthread_cancel %s, result %s\n  %s\n", what, ename(cerr), result_name(r), events);
 }
 
@@ -406,7 +372,7 @@ static int count_tasks(void)
     int n = 0;
 
     if (!d)
-        die("opendir /proc/self/task", errno);
+        die("opendir /proc/self/task");
     while ((e = readdir(d)))
         n += e->d_name[0] != '.';
     closedir(d);
@@ -436,26 +402,22 @@ static void check_pending(void)
         { "pthread_tryjoin_np on a running thread (glibc: not a cancellation point)", tryjoin_main },
     };
     char path[] = "/tmp/diff_cancel.XXXXXX";
-    pthread_t t;
     void *r;
-    int err, tasks;
+    int tasks;
 
     if ((file_fd = mkstemp(path)) < 0 || unlink(path) || write(file_fd, "abc", 3) != 3 ||
         lseek(file_fd, 0, SEEK_SET) != 0)
-        die("temporary file", errno);
+        die("temporary file");
     if (pipe(pipe_fd) || write(pipe_fd[1], "abcdefghij", 10) != 10 ||
         socketpair(AF_UNIX, SOCK_STREAM, 0, sock_fd))
-        die("pipe/socketpair", errno);
+        die("pipe/socketpair");
     printf("with a cancel pending (the call's result is logged only if it returns):\n");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         events[0] = '\0';
         tasks = count_tasks();
-        if ((err = pthread_create(&finished_thread, NULL, returns_arg, NULL)))
-            die("pthread_create", err);
+        finished_thread = spawn(returns_arg, NULL);
         wait_tasks(tasks);
-        if ((err = pthread_create(&t, NULL, pending_thread, (void *)&cases[i])) ||
-            (err = pthread_join(t, &r)))
-            die("pthread_create/join", err);
+        r = join(spawn(pending_thread, (void *)&cases[i]));
         if (cases[i].call != join_finished)
             pthread_join(finished_thread, NULL);
         printf("  %s: result %s; %s\n", cases[i].name, result_name(r), events);
@@ -510,8 +472,7 @@ static void check_cancel_finished(void)
     int err, cerr;
 
     atomic_store(&ready, 0);
-    if ((err = pthread_create(&t, NULL, finishing_thread, NULL)))
-        die("pthread_create", err);
+    t = spawn(finishing_thread, NULL);
     wait_ready();
     cerr = pthread_cancel(t);
     err = pthread_join(t, &r);
@@ -521,13 +482,10 @@ static void check_cancel_finished(void)
 
 int main(void)
 {
-    int err;
-
     setvbuf(stdout, NULL, _IOLBF, 0);
     main_thread = pthread_self();
     alarm(10);
-    if ((err = pthread_key_create(&key, destructor)))
-        die("pthread_key_create", err);
+    check(pthread_key_create(&key, destructor), "pthread_key_create");
     cancel_each_wait();
     cancel_run("cancel while disabled", disabled_thread, false);
     cancel_run("cancel while disabled, then asynchronous type and enable", async_pending_thread, false);

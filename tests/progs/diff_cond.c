@@ -19,7 +19,7 @@
  *     timedwait or clockwait, or with a cancellation pending when it waits,
  *     runs its cleanup handler holding the mutex again; one whose unlock
  *     fails (errorcheck mutex not held) gets EPERM first.
- * Timeouts print whether they ended within [timeout, timeout + 50 ms), never
+ * Timeouts print whether they ended within [timeout, timeout + LATE_MS), never
  * the time. alarm() bounds the program if a wake-up is lost.
  */
 #define _GNU_SOURCE
@@ -31,45 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define TIMEOUT_MS 100
-#define SLACK_MS 50
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static void check(int err, const char *what)
-{
-    if (err) {
-        fprintf(stderr, "diff_cond: %s: %s\n", what, strerror(err));
-        exit(1);
-    }
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static struct timespec in_ms(clockid_t clk, long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(clk, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += ms % 1000 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
+#define SLACK_MS LATE_MS
 
 static void init_mutex(pthread_mutex_t *m, int type, int robust, int protocol)
 {
@@ -110,7 +75,7 @@ static void timeout(const char *what, pthread_cond_t *c, pthread_mutex_t *m,
     int r;
 
     check(pthread_mutex_lock(m), "pthread_mutex_lock");
-    ts = in_ms(deadline_clk, TIMEOUT_MS);
+    ts = abs_in(deadline_clk, TIMEOUT_MS);
     start = now_ms();
     errno = EXDEV;
     r = clk < 0 ? pthread_cond_timedwait(c, m, &ts) : pthread_cond_clockwait(c, m, clk, &ts);
@@ -180,7 +145,7 @@ static void errors(void)
     pthread_mutex_lock(&m);
     result("clockwait MONOTONIC, in the past",
            pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &past), &m);
-    ts = in_ms(CLOCK_REALTIME, TIMEOUT_MS);
+    ts = abs_in(CLOCK_REALTIME, TIMEOUT_MS);
     printf("wait, errorcheck mutex not held: %s\n", ename(pthread_cond_wait(&c, &m)));
     printf("timedwait, errorcheck mutex not held: %s\n",
            ename(pthread_cond_timedwait(&c, &m, &ts)));
@@ -188,7 +153,7 @@ static void errors(void)
     init_mutex(&rec, PTHREAD_MUTEX_RECURSIVE, PTHREAD_MUTEX_STALLED, PTHREAD_PRIO_NONE);
     pthread_mutex_lock(&rec);
     pthread_mutex_lock(&rec);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = abs_in(CLOCK_REALTIME, 20);
     r = pthread_cond_timedwait(&c, &rec, &ts);
     printf("timedwait, recursive mutex held twice: %s; unlock %s", ename(r),
            ename(pthread_mutex_unlock(&rec)));
@@ -217,7 +182,7 @@ static void *set_flag(void *arg)
 
 static void *timed_waiter(void *arg)
 {
-    struct timespec ts = in_ms(CLOCK_REALTIME, 50);
+    struct timespec ts = abs_in(CLOCK_REALTIME, 50);
     int *r = arg;
 
     pthread_mutex_lock(&lock);
@@ -341,10 +306,10 @@ static void *consumer(void *arg)
             if (how == 0) {
                 r = pthread_cond_wait(&cond, &lock);
             } else if (how == 1) {
-                ts = in_ms(CLOCK_REALTIME, 5000);
+                ts = abs_in(CLOCK_REALTIME, 5000);
                 r = pthread_cond_timedwait(&cond, &lock, &ts);
             } else {
-                ts = in_ms(CLOCK_MONOTONIC, 5000);
+                ts = abs_in(CLOCK_MONOTONIC, 5000);
                 r = pthread_cond_clockwait(&cond, &lock, CLOCK_MONOTONIC, &ts);
             }
             timeouts_seen += r == ETIMEDOUT;
@@ -444,10 +409,10 @@ static void *victim(void *arg)
         if (v->how == 0) {
             pthread_cond_wait(&v->c, &v->m);
         } else if (v->how == 1) {
-            ts = in_ms(CLOCK_REALTIME, 5000);
+            ts = abs_in(CLOCK_REALTIME, 5000);
             pthread_cond_timedwait(&v->c, &v->m, &ts);
         } else {
-            ts = in_ms(CLOCK_MONOTONIC, 5000);
+            ts = abs_in(CLOCK_MONOTONIC, 5000);
             pthread_cond_clockwait(&v->c, &v->m, CLOCK_MONOTONIC, &ts);
         }
     }

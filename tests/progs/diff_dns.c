@@ -16,7 +16,7 @@
  * 127.0.0.1; a bad address length: EINVAL and NETDB_INTERNAL; a bad family:
  * EAFNOSUPPORT); the _r variants with room, and with a buffer too small
  * (ERANGE, *h_errnop NETDB_INTERNAL, no result); 8 threads doing 50 lookups
- * each agree; a thread ticking every 10 ms keeps ticking while another one
+ * each agree; a thread ticking every 5 ms keeps ticking while another one
  * does lookups (under greenrun each lookup parks that thread); fork children
  * of the process, one that looks up and one that does not, exit normally.
  */
@@ -35,27 +35,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MAXLINES 64
 #define NTHREADS 8
 #define ROUNDS 50
 #define MIN_LOOKUPS 20
 #define TICKS 3
-#define TICK_NS 10000000L
 #define LIMIT_NS 3000000000ull          /* for lookups to see the ticks */
 #define UNSET_HERR 12345                /* h_errno values nobody sets */
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_dns: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
 
 static const char *gai_name(int rc)
 {
@@ -134,7 +122,7 @@ static void addrinfo_text(const struct addrinfo *res, char *buf, size_t len)
                      ai->ai_socktype, ai->ai_protocol, addr,
                      ai->ai_canonname ? " canonname " : "",
                      ai->ai_canonname ? ai->ai_canonname : "") < 0)
-            die("asprintf", errno);
+            die("asprintf");
     }
     qsort(lines, n, sizeof(*lines), cmp_str);
     buf[0] = 0;
@@ -185,13 +173,13 @@ static void hostent_print(const struct hostent *h)
     printf("  name %s addrtype %d length %d\n", h->h_name, h->h_addrtype, h->h_length);
     for (char **a = h->h_aliases; *a && n < MAXLINES; a++)
         if (!(lines[n++] = strdup(*a)))
-            die("strdup", errno);
+            die("strdup");
     print_sorted(lines, n, "  alias ");
     n = 0;
     for (char **a = h->h_addr_list; *a && n < MAXLINES; a++) {
         inet_ntop(h->h_addrtype, *a, addr, sizeof(addr));
         if (!(lines[n++] = strdup(addr)))
-            die("strdup", errno);
+            die("strdup");
     }
     print_sorted(lines, n, "  address ");
 }
@@ -230,7 +218,7 @@ static void byname_r(const char *name, int af, size_t buflen)
     int herr = UNSET_HERR, rc;
 
     if (!buf)
-        die("malloc", errno);
+        die("malloc");
     errno = 0;
     if (af)
         rc = gethostbyname2_r(name, af, &ret, buf, buflen, &result, &herr);
@@ -323,24 +311,6 @@ static void *lookups(void *arg)
     return NULL;
 }
 
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err)
-        die("pthread_create", err);
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    int err = pthread_join(t, NULL);
-
-    if (err)
-        die("pthread_join", err);
-}
-
 static void many_threads(void)
 {
     pthread_t t[NTHREADS];
@@ -355,21 +325,6 @@ static void many_threads(void)
 }
 
 /* ---- a ticker keeps running during lookups ---- */
-
-static atomic_int ticks;
-static atomic_bool stop_ticking;
-
-static void *ticker(void *arg)
-{
-    struct timespec ts = { 0, TICK_NS };
-
-    (void)arg;
-    while (!stop_ticking) {
-        nanosleep(&ts, NULL);
-        ticks++;
-    }
-    return NULL;
-}
 
 static unsigned long long now_ns(void)
 {
@@ -402,11 +357,10 @@ static void ticker_during_lookups(void)
     pthread_t tick, look;
     bool saw = false;
 
-    tick = spawn(ticker, NULL);
+    tick = start_ticker();
     look = spawn(lookups_while_ticking, &saw);
     join(look);
-    stop_ticking = true;
-    join(tick);
+    stop_ticker(tick);
     printf("ticker ran during lookups: %s\n", saw ? "yes" : "no");
 }
 
@@ -420,10 +374,7 @@ static void fork_child(bool lookup)
     int status;
     pid_t pid;
 
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        die("fork", errno);
+    pid = xfork();
     if (pid == 0) {
         if (lookup) {
             one_lookup(text, sizeof(text));
@@ -433,7 +384,7 @@ static void fork_child(bool lookup)
         exit(0);
     }
     if (waitpid(pid, &status, 0) != pid)
-        die("waitpid", errno);
+        die("waitpid");
     if (WIFEXITED(status))
         printf("fork child%s: exit status %d\n", lookup ? " that looked up" : "",
                WEXITSTATUS(status));

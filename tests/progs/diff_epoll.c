@@ -28,26 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 20000                  /* lets the waiter block first */
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_epoll: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *res(int r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", strerrorname_np(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%d", r);
-    return buf[i];
-}
 
 static const char *events(uint32_t ev)
 {
@@ -64,52 +47,6 @@ static const char *events(uint32_t ev)
             snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? "|" : "",
                      names[i].name);
     return buf[0] ? buf : "0";
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static const char *took(long start, long ms)
-{
-    static char buf[64];
-    long t = now_ms() - start;
-
-    if (ms == 0)
-        return t < 1000 ? "at once" : "SLOWLY";
-    snprintf(buf, sizeof(buf), "waited >= %ld ms and < %ld ms: %s", ms, ms + 50,
-             t >= ms && t < ms + 50 ? "yes" : "no");
-    return buf;
-}
-
-static const char *yes(int cond)
-{
-    return cond ? "yes" : "no";
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
-}
-
-static void xpipe(int p[2])
-{
-    if (pipe(p) < 0)
-        die("pipe");
 }
 
 static int xepoll(void)
@@ -411,8 +348,7 @@ static void check_cancel(void)
     t = spawn(wait_forever, ep);
     usleep(DELAY_US);
     pthread_cancel(t);
-    if ((errno = pthread_join(t, &ret)))
-        die("pthread_join");
+    ret = join(t);
     printf("epoll_wait cancelled while waiting: %s, cleanup ran: %s\n",
            ret == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "returned", yes(ep[1]));
     close(p[0]);

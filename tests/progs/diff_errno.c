@@ -19,20 +19,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 20000
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_errno: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
 
 /* Print a call's result and the errno it left behind. */
 static void show(const char *what, long r, int err)
@@ -60,28 +49,6 @@ static void *run_later(void *arg)
     usleep(DELAY_US);
     l->fn(l);
     return NULL;
-}
-
-static pthread_t spawn(struct later *l)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, run_later, l);
-
-    if (err) {
-        errno = err;
-        die("pthread_create");
-    }
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    int err = pthread_join(t, NULL);
-
-    if (err) {
-        errno = err;
-        die("pthread_join");
-    }
 }
 
 static void write_byte(struct later *l)
@@ -137,7 +104,6 @@ static struct sockaddr_in listen_addr(int *lfd)
     return a;
 }
 
-
 /* ---- the calls ---- */
 
 static void check_pipe(void)
@@ -149,10 +115,9 @@ static void check_pipe(void)
     ssize_t r;
     pthread_t t;
 
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     l.fd = p[1];
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     r = read(p[0], &c, 1);
     e = errno;
@@ -161,7 +126,7 @@ static void check_pipe(void)
     if (write(p[1], fill, sizeof(fill)) != (ssize_t)sizeof(fill))
         die("fill");
     l = (struct later){ drain, p[0], NULL, NULL, NULL };
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     r = write(p[1], "x", 1);
     e = errno;
@@ -183,7 +148,7 @@ static void check_socket(void)
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
         die("socketpair");
     l.fd = s[1];
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     r = recv(s[0], &c, 1, 0);
     e = errno;
@@ -192,7 +157,7 @@ static void check_socket(void)
     while (send(s[1], fill, sizeof(fill), MSG_DONTWAIT) > 0)
         ;
     l = (struct later){ drain, s[0], NULL, NULL, NULL };
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     r = send(s[1], "x", 1, 0);
     e = errno;
@@ -221,13 +186,11 @@ static void check_accept_connect(void)
     pthread_t t;
 
     a = listen_addr(&lfd);
-    if ((errno = pthread_create(&t, NULL, connect_later, &a)))
-        die("pthread_create");
+    t = spawn(connect_later, &a);
     errno = 0;
     fd = accept(lfd, NULL, NULL);
     e = errno;
-    if ((errno = pthread_join(t, &cr)))
-        die("pthread_join");
+    cr = join(t);
     show("accept that waited", fd >= 0 ? 0 : -1, e);
     close(fd);
     close((int)(intptr_t)cr);
@@ -247,11 +210,10 @@ static void check_poll(void)
     int p[2], r, e;
     pthread_t t;
 
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     l.fd = p[1];
     f = (struct pollfd){ p[0], POLLIN, 0 };
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     r = poll(&f, 1, -1);
     e = errno;
@@ -269,15 +231,14 @@ static void check_threads(void)
     struct later l = { signal_it, 0, &m, &c, &flag };
     pthread_t t;
 
-    if ((errno = pthread_create(&t, NULL, hold_mutex, &m)))
-        die("pthread_create");
+    t = spawn(hold_mutex, &m);
     usleep(DELAY_US / 4);
     errno = 0;
     r = pthread_mutex_lock(&m);
     e = errno;
     join(t);
     show("pthread_mutex_lock that waited", r, e);
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     while (!flag && (r = pthread_cond_wait(&c, &m)) == 0)
         ;
@@ -286,7 +247,7 @@ static void check_threads(void)
     join(t);
     show("pthread_cond_wait that waited", r, e);
     l.fn = nothing;
-    t = spawn(&l);
+    t = spawn(run_later, &l);
     errno = 0;
     r = pthread_join(t, NULL);
     e = errno;

@@ -26,18 +26,14 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NCONN 3
 #define NMSG 100
 #define MSGLEN 100
 #define TICK_NS 20000000                /* the timer's period */
 #define MIN_TICKS 5
 #define LOOP_MS 50                      /* every loop's epoll_wait timeout */
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_evloop: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
 
 static int xepoll(void)
 {
@@ -277,17 +273,14 @@ int main(void)
     if (s.lfd < 0 || bind(s.lfd, (struct sockaddr *)&c.addr, sizeof(c.addr)) < 0 ||
         listen(s.lfd, NCONN) < 0 || getsockname(s.lfd, (struct sockaddr *)&c.addr, &len) < 0)
         die("listen");
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     tm.done_fd = p[0];
     c.done_fd = p[1];
-    if ((errno = pthread_create(&th[0], NULL, server, &s)) ||
-        (errno = pthread_create(&th[1], NULL, client, &c)) ||
-        (errno = pthread_create(&th[2], NULL, timer, &tm)))
-        die("pthread_create");
+    th[0] = spawn(server, &s);
+    th[1] = spawn(client, &c);
+    th[2] = spawn(timer, &tm);
     for (i = 0; i < 3; i++)
-        if ((errno = pthread_join(th[i], NULL)))
-            die("pthread_join");
+        join(th[i]);
     printf("server: accepted %d connections, echoed %zu bytes, %d hang-ups\n", s.accepted,
            s.echoed, s.hangups);
     printf("client: %d of %d messages echoed intact\n", c.intact, NCONN * NMSG);

@@ -24,22 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define SCRIPT "echo \"$0 ($#: $*): ${GREETING:-unset}\"; exit 4"
 
 static char *const envp[] = { "GREETING=from-envp", "PATH=/usr/bin:/bin", NULL };
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_exec: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
 
 /* Everything readable from fd until end of file, then the child's status. */
 static void collect(const char *what, int fd, pid_t pid)
@@ -67,11 +56,8 @@ static void after_fork(const char *what, void (*exec)(void))
     int p[2];
     pid_t pid;
 
-    if (pipe(p) < 0)
-        die("pipe");
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    xpipe(p);
+    pid = xfork();
     if (pid == 0) {
         dup2(p[1], STDOUT_FILENO);
         close(p[0]);
@@ -114,8 +100,7 @@ static void spawned(const char *what, bool search, char *const *env)
     int p[2], err;
     pid_t pid;
 
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, p[0]);
@@ -140,8 +125,7 @@ static void vforked(void)
     int p[2], st;
     pid_t pid;
 
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     /* By path: the shell's ">&N" takes only one digit. */
     snprintf(script, sizeof(script), "echo \"$0: $GREETING\" >/dev/fd/%d; exit 4", p[1]);
     fflush(stdout);

@@ -15,15 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char events[512];
 static pthread_key_t key;
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_exit: %s: %s\n", what, strerror(err));
-    exit(1);
-}
 
 static void note(const char *what, long v)
 {
@@ -68,13 +64,10 @@ static void run(const char *what, void *(*fn)(void *), intptr_t v)
 {
     pthread_t t;
     void *r;
-    int err;
 
     events[0] = '\0';
-    if ((err = pthread_create(&t, NULL, fn, (void *)v)))
-        die("pthread_create", err);
-    if ((err = pthread_join(t, &r)))
-        die("pthread_join", err);
+    t = spawn(fn, (void *)v);
+    r = join(t);
     printf("%s: result %ld; %s\n", what, (long)(intptr_t)r, events[0] ? events : "nothing ran");
 }
 
@@ -88,16 +81,11 @@ static void *outlive_main(void *arg)
 
 int main(void)
 {
-    pthread_t t;
-    int err;
-
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if ((err = pthread_key_create(&key, destructor)))
-        die("pthread_key_create", err);
+    check(pthread_key_create(&key, destructor), "pthread_key_create");
     run("pthread_exit with 3 cleanup handlers, one popped first", exiting, 10);
     run("return from the thread function", returning, 20);
-    if ((err = pthread_create(&t, NULL, outlive_main, NULL)))
-        die("pthread_create", err);
+    spawn(outlive_main, NULL);
     printf("main calls pthread_exit\n");
     pthread_exit(NULL);
 }

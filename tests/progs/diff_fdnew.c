@@ -36,75 +36,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 30000
 
 static char dir[64];
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_fdnew: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *res(ssize_t r, int err)
-{
-    static char buf[4][64];
-    static int i;
-    const char *s = strerrorname_np(err);
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", s ? s : "unknown");
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%zd", r);
-    return buf[i];
-}
 
 /* fd numbers depend on the runtime's own fds: print whether one was made */
 static const char *fdres(int fd, int err)
 {
     return fd >= 0 ? "an fd" : res(fd, err);
-}
-
-#define SHOW(what, call) \
-    do { \
-        errno = 0; \
-        ssize_t r_ = (call); \
-        printf("%s: %s\n", what, res(r_, errno)); \
-    } while (0)
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-/* errno as it was: the caller prints the errno of a call before the join */
-static void join(pthread_t t)
-{
-    int saved = errno;
-
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
-    errno = saved;
-}
-
-static const char *flags_of(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    return fl < 0 ? "F_GETFL failed" : fl & O_NONBLOCK ? "O_NONBLOCK" : "blocking";
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
 /* ---- a read that another thread satisfies DELAY_US later ---- */
@@ -148,7 +89,7 @@ static void waits(const char *what, int rfd, size_t n, void *(*fn)(void *), void
 
     join(t);
     printf("%s: read %s after >= 25 ms: %s, then %s\n", what, res(r, errno),
-           now_us() - t0 >= 25000 ? "yes" : "no", flags_of(rfd));
+           now_us() - t0 >= 25000 ? "yes" : "no", fd_mode(rfd));
 }
 
 static void nonblocking(const char *what, int fd, size_t n)
@@ -157,7 +98,7 @@ static void nonblocking(const char *what, int fd, size_t n)
 
     errno = 0;
     ssize_t r = read(fd, buf, n);
-    printf("%s: %s, read %s\n", what, flags_of(fd), res(r, errno));
+    printf("%s: %s, read %s\n", what, fd_mode(fd), res(r, errno));
 }
 
 static void made_nonblocking(void)
@@ -171,7 +112,7 @@ static void made_nonblocking(void)
              sizeof(sa_family_t)) < 0 ||
         listen(fd, 1) < 0)
         die("socket");
-    printf("socket(SOCK_NONBLOCK): %s\n", flags_of(fd));
+    printf("socket(SOCK_NONBLOCK): %s\n", fd_mode(fd));
     SHOW("accept on it with nobody connecting", accept(fd, NULL, NULL));
     close(fd);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0 || pipe2(p, O_NONBLOCK) < 0)
@@ -334,9 +275,7 @@ static void by_path(void)
     SHOW("read from it (write only)", read(fd, buf, 4));
     SHOW("its size", lseek(fd, 0, SEEK_END));
     close(fd);
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         close(2);               /* glibc's message */
         _exit(open(path, creat_no_mode) < 0 ? 1 : 0);
@@ -381,8 +320,7 @@ static void reused(void)
     fd = dirfd(dd);
     SHOW("read on a directory fd", read(fd, buf, 4));
     closedir(dd);
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     printf("pipe() takes the number closedir freed: %s\n", p[0] == fd ? "yes" : "no");
     waits("the pipe", p[0], 4, late_write, &(struct late){ p[1], "pipe", 4 });
     close(p[0]);

@@ -14,11 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_fdreuse: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
+#include "common.h"
 
 static void *write_later(void *arg)
 {
@@ -42,14 +38,11 @@ int main(void)
         die("read file");
     if (close_range((unsigned)fd, (unsigned)fd, 0) < 0)
         die("close_range");
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     printf("pipe read end reuses the file's number: %s\n", p[0] == fd ? "yes" : "no");
-    if ((errno = pthread_create(&t, NULL, write_later, (void *)(long)p[1])))
-        die("pthread_create");
+    t = spawn(write_later, (void *)(long)p[1]);
     r = read(p[0], buf, sizeof(buf));
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
+    join(t);
     printf("blocking read on the pipe: %zd (%.*s)\n", r, r > 0 ? (int)r : 0, buf);
     printf("done\n");
     return 0;

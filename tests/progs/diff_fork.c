@@ -22,35 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define ROUNDS 100
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_fork: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-static void xpipe(int p[2])
-{
-    if (pipe(p) < 0)
-        die("pipe");
-}
 
 static void show_status(const char *what, int st)
 {
@@ -64,23 +38,11 @@ static void show_status(const char *what, int st)
 
 /* ---- the parent's threads ---- */
 
-static volatile int ticks;
-static volatile int ticking = 1;
 static int blocked_pipe[2];                 /* a thread waits on it from the start */
 static int held_pipe[2];                    /* the holder waits on it */
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t held_check = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t mine = PTHREAD_MUTEX_INITIALIZER;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(5000);
-        ticks++;
-    }
-    return NULL;
-}
 
 static void *blocked_reader(void *arg)
 {
@@ -151,9 +113,7 @@ static void child_grandchild(void)
     pid_t pid;
     int st;
 
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         usleep(20000);
         printf("grandchild: running\n");
@@ -192,9 +152,7 @@ static pid_t fork_from_here(const char *from, int code)
     pid_t pid;
 
     pthread_mutex_lock(&mine);
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         child_body(from);
         exit(code);
@@ -208,9 +166,7 @@ static void *fork_from_thread(void *arg)
     pid_t pid;
 
     (void)arg;
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         printf("child of a thread: running\n");
         fflush(stdout);
@@ -243,7 +199,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     xpipe(blocked_pipe);
     xpipe(held_pipe);
-    tick = spawn(ticker, NULL);
+    tick = start_ticker();
     reader = spawn(blocked_reader, NULL);
     hold = spawn(holder, NULL);
     usleep(30000);
@@ -267,7 +223,6 @@ int main(void)
     printf("parent: the blocked reader got the %s\n", (char *)res);
     pthread_join(hold, NULL);
     printf("parent: trylock once the holder let go: %s\n", ename(pthread_mutex_trylock(&held)));
-    ticking = 0;
-    pthread_join(tick, NULL);
+    stop_ticker(tick);
     return 0;
 }

@@ -38,48 +38,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NT 8
 #define NITER 10000
 #define TIMEOUT_MS 100
 #define SLACK_MS 50
 
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_futex: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static const char *res(long r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", ename(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%ld", r);
-    return buf[i];
-}
-
 static long futex(void *uaddr, int op, uint32_t val, const struct timespec *ts, uint32_t bitset)
 {
     return syscall(SYS_futex, uaddr, op, val, ts, NULL, bitset);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static struct timespec clock_in_ms(clockid_t clk, long ms)
@@ -98,31 +66,6 @@ static const char *on_time(long start, long ms)
     long took = now_ms() - start;
 
     return took < ms ? "EARLY" : took >= ms + SLACK_MS ? "LATE" : "on time";
-}
-
-static void xcreate(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    int err = pthread_create(t, NULL, fn, arg);
-
-    if (err)
-        die("pthread_create", err);
-}
-
-static void *xjoin(pthread_t t)
-{
-    void *r;
-    int err = pthread_join(t, &r);
-
-    if (err)
-        die("pthread_join", err);
-    return r;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    nanosleep(&ts, NULL);
 }
 
 /* ---- a futex mutex: 0 free, 1 locked, 2 locked with waiters (Drepper) ---- */
@@ -183,9 +126,9 @@ static void check_mutex(void)
     int i, j;
 
     for (i = 0; i < NT; i++)
-        xcreate(&t[i], mutex_user, (void *)(uintptr_t)(i + 1));
+        t[i] = spawn(mutex_user, (void *)(uintptr_t)(i + 1));
     for (i = 0; i < NT; i++)
-        xjoin(t[i]);
+        join(t[i]);
     for (i = 0; i < NT; i++)
         for (j = 0; j < NITER; j++)
             expect += term((uint64_t)(i + 1), j);
@@ -215,13 +158,13 @@ static void check_event(void)
     long woke;
 
     for (i = 0; i < NT; i++)
-        xcreate(&t[i], event_waiter, NULL);
+        t[i] = spawn(event_waiter, NULL);
     sleep_ms(20);
     passed_before = atomic_load(&event_passed);
     atomic_store(&event_word, 1);
     woke = futex(&event_word, FUTEX_WAKE, INT_MAX, NULL, 0);
     for (i = 0; i < NT; i++)
-        xjoin(t[i]);
+        join(t[i]);
     printf("futex event: passed before set %d, wake result >= 0 %d, passed after %d\n",
            passed_before, woke >= 0, atomic_load(&event_passed));
 }
@@ -336,25 +279,25 @@ static void check_wake_counts(void)
     printf("FUTEX_WAKE (shared) with nobody waiting: %ld, errno left alone %d\n", r, errno == 4242);
 
     for (i = 0; i < 3; i++)
-        xcreate(&t[i], plain_waiter, NULL);
+        t[i] = spawn(plain_waiter, NULL);
     sleep_ms(100);
     r = futex(&wake_word, FUTEX_WAKE_PRIVATE, 2, NULL, 0), e = errno;
     printf("FUTEX_WAKE_PRIVATE 2 of 3 waiters parked 100 ms: woke 1 or 2: %s (%s)\n",
            r >= 1 && r <= 2 ? "yes" : "no", r >= 0 ? "no error" : ename(e));
     r += wake_until(&wake_word, FUTEX_WAKE_PRIVATE, 0, 0, 3 - r);
     for (i = 0; i < 3; i++)
-        xjoin(t[i]);
+        join(t[i]);
     printf("then FUTEX_WAKE_PRIVATE of 0 (one each) until all woke: total %ld, returned %d, bad returns %d\n", r,
            atomic_load(&wake_returned), atomic_load(&wake_bad));
 
     for (i = 0; i < 2; i++)
-        xcreate(&t[i], bits_waiter, (void *)(intptr_t)i);
+        t[i] = spawn(bits_waiter, (void *)(intptr_t)i);
     r = wake_until(&bits_word, FUTEX_WAKE_BITSET_PRIVATE, 1, 2, 1);
-    xjoin(t[1]);
+    join(t[1]);
     printf("FUTEX_WAKE_BITSET bitset 2: woke %ld, bitset-2 waiter done %d, bitset-1 waiter done %d\n",
            r, atomic_load(&bits_done[1]), atomic_load(&bits_done[0]));
     r = wake_until(&bits_word, FUTEX_WAKE_BITSET_PRIVATE, 1, 1, 1);
-    xjoin(t[0]);
+    join(t[0]);
     printf("FUTEX_WAKE_BITSET bitset 1: woke %ld, bitset-1 waiter done %d, bad returns %d\n", r,
            atomic_load(&bits_done[0]), atomic_load(&wake_bad));
 }
@@ -366,15 +309,7 @@ static void check_errors(void)
     static uint32_t w[2] __attribute__((aligned(8)));
     char *unaligned = (char *)w + 1;
     struct timespec bad = { 0, 1000000000L }, neg = { -1, 0 }, zero = { 0, 0 };
-    long r;
-    int e;
 
-#define SHOW(what, call) \
-    do { \
-        r = (call); \
-        e = errno; \
-        printf("%s: %s\n", what, res(r, e)); \
-    } while (0)
     SHOW("FUTEX_WAIT_PRIVATE unaligned", futex(unaligned, FUTEX_WAIT_PRIVATE, 0, &zero, 0));
     SHOW("FUTEX_WAKE_PRIVATE unaligned", futex(unaligned, FUTEX_WAKE_PRIVATE, 1, NULL, 0));
     SHOW("FUTEX_WAKE unaligned", futex(unaligned, FUTEX_WAKE, 1, NULL, 0));
@@ -396,7 +331,6 @@ static void check_errors(void)
     SHOW("FUTEX_CMP_REQUEUE_PRIVATE, wrong value",
          syscall(SYS_futex, w, FUTEX_CMP_REQUEUE_PRIVATE, 1, (long)INT_MAX, &w[1], 7));
     SHOW("getpid through syscall() is getpid", syscall(SYS_getpid) == getpid());
-#undef SHOW
 }
 
 /* ---- a shared futex in MAP_SHARED memory, woken by another process ---- */
@@ -410,12 +344,10 @@ static void check_fork(void)
     long r;
     int e;
 
-    word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (word == MAP_FAILED)
-        die("mmap", errno);
+    word = shared_mem(4096);
     pid = fork();
     if (pid < 0)
-        die("fork", errno);
+        die("fork");
     if (pid == 0) {
         /* The raw system call: the child's only job is to wake the parent. */
         syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &pause, NULL);
@@ -427,7 +359,7 @@ static void check_fork(void)
     printf("FUTEX_WAIT on MAP_SHARED memory, woken by a child process: %s, word %u\n",
            res(r, e), (unsigned)atomic_load(word));
     if (waitpid(pid, &status, 0) != pid)
-        die("waitpid", errno);
+        die("waitpid");
     printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     munmap(word, 4096);
 }

@@ -32,23 +32,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NKEYS 200
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char events[1024];
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_keys: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
 
 static void note(const char *fmt, ...)
 {
@@ -72,19 +61,7 @@ static const char *str(const void *v)
 
 static void create_key(pthread_key_t *k, void (*destructor)(void *))
 {
-    int err = pthread_key_create(k, destructor);
-
-    if (err)
-        die("pthread_key_create", err);
-}
-
-static void run(void *(*fn)(void *), void *arg, void **result)
-{
-    pthread_t t;
-    int err;
-
-    if ((err = pthread_create(&t, NULL, fn, arg)) || (err = pthread_join(t, result)))
-        die("pthread_create/join", err);
+    check(pthread_key_create(k, destructor), "pthread_key_create");
 }
 
 /* ---- values per thread, destructors at exit ---- */
@@ -129,14 +106,11 @@ static void check_values(void)
     struct per_thread p[2] = { { .name = "t1" }, { .name = "t2", .use_exit = true } };
     struct per_thread *mine;
     pthread_t t[2];
-    int err;
 
     for (int i = 0; i < 2; i++)
-        if ((err = pthread_create(&t[i], NULL, per_thread, &p[i])))
-            die("pthread_create", err);
+        t[i] = spawn(per_thread, &p[i]);
     for (int i = 0; i < 2; i++)
-        if ((err = pthread_join(t[i], NULL)))
-            die("pthread_join", err);
+        join(t[i]);
     for (int i = 0; i < 2; i++)
         printf("%s (%s): starts with NULL: %s, keeps its own value across switches: %s; "
                "destructor %s\n", p[i].name, p[i].use_exit ? "pthread_exit" : "returns",
@@ -192,7 +166,7 @@ static void check_rounds(void)
     create_key(&key_d, destructor_d);
     create_key(&key_c, destructor_c);
     events[0] = '\0';
-    run(rounds_thread, NULL, NULL);
+    join(spawn(rounds_thread, NULL));
     printf("PTHREAD_DESTRUCTOR_ITERATIONS %d; a destructor that always sets a new value: "
            "called %d times; one that sets it again twice: called %d times\n",
            PTHREAD_DESTRUCTOR_ITERATIONS, calls_always, calls_twice);
@@ -221,8 +195,8 @@ static void check_null(void)
 {
     create_key(&key_n, destructor_n);
     events[0] = '\0';
-    run(null_thread, NULL, NULL);
-    run(null_thread, "set back to NULL", NULL);
+    join(spawn(null_thread, NULL));
+    join(spawn(null_thread, "set back to NULL"));
     printf("destructor calls for a never-set value and one set back to NULL: %s\n",
            events[0] ? events : "none");
 }
@@ -248,7 +222,7 @@ static void *slow_thread(void *arg)
 static void check_slow(void)
 {
     create_key(&key_slow, destructor_slow);
-    run(slow_thread, "slow", NULL);
+    join(spawn(slow_thread, "slow"));
     printf("a destructor that sleeps 20 ms: pthread_join returned after it finished: %s\n",
            atomic_load(&slow_done) ? "yes" : "no");
 }
@@ -286,12 +260,10 @@ static void check_delete(void)
 {
     pthread_key_t again;
     pthread_t t;
-    int err;
 
     create_key(&key_del, destructor_del);
     events[0] = '\0';
-    if ((err = pthread_create(&t, NULL, holder_thread, &again)))
-        die("pthread_create", err);
+    t = spawn(holder_thread, &again);
     wait_step(1);
     pthread_setspecific(key_del, "main's");
     printf("pthread_key_delete: %s\n", ename(pthread_key_delete(key_del)));
@@ -301,8 +273,7 @@ static void check_delete(void)
     create_key(&again, destructor_del);
     printf("  a key created after it reads in main: %s\n", str(pthread_getspecific(again)));
     atomic_store(&step, 2);
-    if ((err = pthread_join(t, NULL)))
-        die("pthread_join", err);
+    join(t);
     printf("  %s\n", events);
     printf("  (no destructor call above for the deleted key's values)\n");
     pthread_key_delete(again);
@@ -353,16 +324,13 @@ static void check_many(void)
     pthread_t t[2];
     void *r[2];
     long expect = 0;
-    int err;
 
     for (int i = 0; i < NKEYS; i++)
         create_key(&many[i], destructor_many);
     for (int i = 0; i < 2; i++)
-        if ((err = pthread_create(&t[i], NULL, many_thread, (void *)(intptr_t)((i + 1) * 1000))))
-            die("pthread_create", err);
+        t[i] = spawn(many_thread, (void *)(intptr_t)((i + 1) * 1000));
     for (int i = 0; i < 2; i++)
-        if ((err = pthread_join(t[i], &r[i])))
-            die("pthread_join", err);
+        check(pthread_join(t[i], &r[i]), "pthread_join");
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < NKEYS; k++)
             expect += (i + 1) * 1000 + k;
@@ -370,8 +338,7 @@ static void check_many(void)
            NKEYS, (long)(intptr_t)r[0], (long)(intptr_t)r[1], atomic_load(&many_calls),
            atomic_load(&many_sum) == expect ? "yes" : "no");
     for (int i = 0; i < NKEYS; i++)
-        if ((err = pthread_key_delete(many[i])))
-            die("pthread_key_delete", err);
+        check(pthread_key_delete(many[i]), "pthread_key_delete");
 }
 
 static void destructor_main(void *value)

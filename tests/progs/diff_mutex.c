@@ -15,7 +15,7 @@
  *   - four threads incrementing a counter under each kind lose nothing;
  *   - glibc's pthread_mutex_destroy answers EBUSY when glibc's count of
  *     users says so, and a destroyed mutex answers EINVAL.
- * Timeouts print whether they ended within [timeout, timeout + 50 ms), never
+ * Timeouts print whether they ended within [timeout, timeout + LATE_MS), never
  * the time. alarm() bounds the program if a call never returns.
  */
 #define _GNU_SOURCE
@@ -30,45 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define TIMEOUT_MS 50
-#define SLACK_MS 50
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static void check(int err, const char *what)
-{
-    if (err) {
-        fprintf(stderr, "diff_mutex: %s: %s\n", what, strerror(err));
-        exit(1);
-    }
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static struct timespec in_ms(clockid_t clk, long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(clk, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += ms % 1000 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
+#define SLACK_MS LATE_MS
 
 static void show(const char *what, int r)
 {
@@ -79,7 +44,7 @@ static void show(const char *what, int r)
  * in time. */
 static int timed(const char *what, pthread_mutex_t *m, clockid_t clk)
 {
-    struct timespec ts = in_ms(clk, TIMEOUT_MS);
+    struct timespec ts = abs_in(clk, TIMEOUT_MS);
     long start = now_ms(), ms;
     int r;
 
@@ -233,7 +198,7 @@ struct waiter {
 static void *timed_waiter(void *arg)
 {
     struct waiter *w = arg;
-    struct timespec ts = in_ms(CLOCK_REALTIME, TIMEOUT_MS);
+    struct timespec ts = abs_in(CLOCK_REALTIME, TIMEOUT_MS);
     long start = now_ms(), ms;
 
     w->result = pthread_mutex_timedlock(w->m, &ts);
@@ -283,7 +248,7 @@ struct relock {
 static void *relocker(void *arg)
 {
     struct relock *r = arg;
-    struct timespec ts = in_ms(CLOCK_MONOTONIC, 2000);
+    struct timespec ts = abs_in(CLOCK_MONOTONIC, 2000);
     long start;
 
     r->first = pthread_mutex_lock(r->m);

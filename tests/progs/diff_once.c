@@ -24,31 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define RACERS 16
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_once: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *result_name(void *r)
-{
-    static char buf[32];
-
-    if (r == PTHREAD_CANCELED)
-        return "PTHREAD_CANCELED";
-    snprintf(buf, sizeof(buf), "%ld", (long)(intptr_t)r);
-    return buf;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* ---- the race ---- */
 
@@ -77,16 +55,14 @@ static void check_race(void)
 {
     pthread_t t[RACERS];
     long start;
-    int err, r;
+    int r;
 
     for (int i = 0; i < RACERS; i++)
-        if ((err = pthread_create(&t[i], NULL, racer, NULL)))
-            die("pthread_create", err);
+        t[i] = spawn(racer, NULL);
     usleep(10000);
     atomic_store(&start_flag, 1);
     for (int i = 0; i < RACERS; i++)
-        if ((err = pthread_join(t[i], NULL)))
-            die("pthread_join", err);
+        join(t[i]);
     printf("%d threads race on one once: the routine ran %d time(s); %d of %d callers returned "
            "after it finished\n", RACERS, atomic_load(&race_runs), atomic_load(&after_done), RACERS);
     start = now_ms();
@@ -135,16 +111,12 @@ static void *caller(void *arg)
 static void check_exit(void)
 {
     struct caller a = { &exit_once, exit_routine, -1 }, b = { &exit_once, exit_routine, -1 };
-    pthread_t t;
     void *r;
-    int err;
 
-    if ((err = pthread_create(&t, NULL, caller, &a)) || (err = pthread_join(t, &r)))
-        die("pthread_create/join", err);
+    r = join(spawn(caller, &a));
     printf("routine calls pthread_exit(7): thread result %s, pthread_once %s\n", result_name(r),
            a.result < 0 ? "did not return" : "returned");
-    if ((err = pthread_create(&t, NULL, caller, &b)) || (err = pthread_join(t, &r)))
-        die("pthread_create/join", err);
+    r = join(spawn(caller, &b));
     printf("  the next caller: pthread_once %d, routine runs %d, thread result %s\n", b.result,
            atomic_load(&exit_runs), result_name(r));
     printf("  a call after that: %d, routine runs %d\n", pthread_once(&exit_once, exit_routine),
@@ -157,20 +129,18 @@ static void check_cancel(void)
     struct caller w = { &cancel_once, cancel_routine, -1 };
     pthread_t ta, tw;
     void *ra, *rw;
-    int err;
 
-    if ((err = pthread_create(&ta, NULL, caller, &a)))
-        die("pthread_create", err);
+    ta = spawn(caller, &a);
     while (!atomic_load(&in_routine))
         usleep(1000);
-    if ((err = pthread_create(&tw, NULL, caller, &w)))
-        die("pthread_create", err);
+    tw = spawn(caller, &w);
     waiter_thread = tw;
     usleep(30000);                  /* the waiter waits for the first one */
     printf("routine cancelled while another caller waits: routine runs so far %d, "
            "waiter returned: %s\n", atomic_load(&cancel_runs), w.result < 0 ? "no" : "yes");
-    if ((err = pthread_cancel(ta)) || (err = pthread_join(ta, &ra)) || (err = pthread_join(tw, &rw)))
-        die("pthread_cancel/join", err);
+    check(pthread_cancel(ta), "pthread_cancel");
+    ra = join(ta);
+    rw = join(tw);
     printf("  cancelled caller: result %s, pthread_once %s\n", result_name(ra),
            a.result < 0 ? "did not return" : "returned");
     printf("  waiter: pthread_once %d, result %s; routine runs %d, the second by the %s\n",
@@ -213,14 +183,11 @@ static void *nested_caller(void *arg)
 static void check_nested(void)
 {
     pthread_t t[3];
-    int err;
 
     for (int i = 0; i < 3; i++)
-        if ((err = pthread_create(&t[i], NULL, nested_caller, NULL)))
-            die("pthread_create", err);
+        t[i] = spawn(nested_caller, NULL);
     for (int i = 0; i < 3; i++)
-        if ((err = pthread_join(t[i], NULL)))
-            die("pthread_join", err);
+        join(t[i]);
     printf("nested once in 3 threads: outer ran %d, inner ran %d; once done in main first: ran %d\n",
            outer_runs, inner_runs, early_runs);
 }

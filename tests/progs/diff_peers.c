@@ -30,71 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 30000
 #define BULK ((size_t)8 << 20)
 
 static char *data;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_peers: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *res(ssize_t r, int err)
-{
-    static char buf[4][64];
-    static int i;
-    const char *s = strerrorname_np(err);
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", s ? s : "unknown");
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%zd", r);
-    return buf[i];
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-/* errno as it was: the caller prints the errno of a call before the join */
-static void join(pthread_t t)
-{
-    int saved = errno;
-
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
-    errno = saved;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
-
-static void tcp_pair(int sv[2])
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(a);
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (l < 0 || bind(l, (struct sockaddr *)&a, len) < 0 || listen(l, 1) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &len) < 0 ||
-        (sv[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-        connect(sv[0], (struct sockaddr *)&a, len) < 0 || (sv[1] = accept(l, NULL, NULL)) < 0)
-        die("tcp");
-    close(l);
-}
 
 static void stream_pair(int tcp, int sv[2])
 {
@@ -276,8 +217,7 @@ static void reader_closes(void)
     struct later l;
     pthread_t t, c;
 
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     w.fd = p[1];
     l = (struct later){ p[0], CLOSE };
     t = spawn(pipe_write, &w);
@@ -318,9 +258,7 @@ static void run_child(const char *what)
     int st;
     pid_t pid;
 
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         execl("/proc/self/exe", "diff_peers", what, (char *)NULL);
         _exit(127);

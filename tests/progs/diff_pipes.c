@@ -24,47 +24,14 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define TOTAL ((size_t)64 << 20)
 #define MAXCHUNK 65536
 #define PLEN 1048573                    /* pattern period, prime */
 #define DELAY_US 20000                  /* lets the other side block first */
 
 static unsigned char pattern[PLEN + MAXCHUNK];
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_pipes: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-/* "r" as a return value, or "-1 ENAME" */
-static const char *res(ssize_t r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", ename(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%zd", r);
-    return buf[i];
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545f4914f6cdd1dULL;
-}
 
 static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
 {
@@ -75,45 +42,10 @@ static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
     return h;
 }
 
-static void xpipe(int p[2])
-{
-    if (pipe(p) < 0)
-        die("pipe");
-}
-
 static void xwrite(int fd, const void *buf, size_t n)
 {
     if (write(fd, buf, n) != (ssize_t)n)
         die("write");
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err) {
-        errno = err;
-        die("pthread_create");
-    }
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    int err = pthread_join(t, NULL);
-
-    if (err) {
-        errno = err;
-        die("pthread_join");
-    }
-}
-
-static const char *nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    return fl < 0 ? "F_GETFL failed" : fl & O_NONBLOCK ? "O_NONBLOCK" : "blocking";
 }
 
 /* ---- helper threads ---- */
@@ -196,8 +128,8 @@ static void check_bulk(void)
         total += (size_t)r;
     }
     join(t);
-    printf("64 MiB: read end %s, write end %s after the transfer\n", nonblock(p[0]),
-           nonblock(p[1]));
+    printf("64 MiB: read end %s, write end %s after the transfer\n", fd_mode(p[0]),
+           fd_mode(p[1]));
     close(p[1]);
     r = read(p[0], buf, sizeof(buf));
     e = errno;
@@ -294,14 +226,14 @@ static void check_flags_blocking(void)
     int p[2], e;
 
     xpipe(p);
-    printf("fresh pipe: read end %s, write end %s\n", nonblock(p[0]), nonblock(p[1]));
+    printf("fresh pipe: read end %s, write end %s\n", fd_mode(p[0]), fd_mode(p[1]));
     l = (struct later){ p[1], "hello" };
     t = spawn(later, &l);
     r = read(p[0], buf, sizeof(buf));
     e = errno;
     join(t);
     printf("blocking read: %s; read end %s, write end %s\n", res(r, e),
-           nonblock(p[0]), nonblock(p[1]));
+           fd_mode(p[0]), fd_mode(p[1]));
     close(p[0]);
     close(p[1]);
 }
@@ -312,7 +244,7 @@ static void read_now(const char *how, int fd)
     ssize_t r = read(fd, buf, sizeof(buf));
     int e = errno;
 
-    printf("%s: read %s, flags %s\n", how, res(r, e), nonblock(fd));
+    printf("%s: read %s, flags %s\n", how, res(r, e), fd_mode(fd));
 }
 
 /* A blocking read that waits for a thread's write: the fd blocks again. */
@@ -329,7 +261,7 @@ static void read_waits(const char *how, int rd, int wr)
     e = errno;
     join(t);
     printf("%s: read %s (%.*s), flags %s\n", how, res(r, e), r > 0 ? (int)r : 0, buf,
-           nonblock(rd));
+           fd_mode(rd));
 }
 
 static void check_program_nonblock(void)

@@ -26,34 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 20000                  /* lets the poller block first */
 #define NPIPES 20
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_poll: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static const char *res(int r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", ename(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%d", r);
-    return buf[i];
-}
 
 static const char *events(short ev)
 {
@@ -75,56 +51,14 @@ static const char *events(short ev)
     return buf[k][0] ? buf[k] : "0";
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* How long a call took, in words that do not depend on the machine. */
-static const char *took(long start, long at_least_ms)
+static const char *how_long(long start, long at_least_ms)
 {
     long ms = now_ms() - start;
 
     if (at_least_ms > 0)
         return ms >= at_least_ms ? "waited long enough" : "returned EARLY";
     return ms < 1000 ? "at once" : "SLOWLY";
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err) {
-        errno = err;
-        die("pthread_create");
-    }
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    int err = pthread_join(t, NULL);
-
-    if (err) {
-        errno = err;
-        die("pthread_join");
-    }
-}
-
-static void xpipe(int p[2])
-{
-    if (pipe(p) < 0)
-        die("pipe");
-}
-
-static void close_pair(int p[2])
-{
-    close(p[0]);
-    close(p[1]);
 }
 
 /* Poll one fd and print what came back. */
@@ -135,7 +69,7 @@ static void poll_one(const char *what, int fd, short ev, int timeout, long at_le
     int r = poll(&p, 1, timeout), e = errno;
 
     printf("%s: %s, revents %s, %s\n", what, res(r, e), events(p.revents),
-           took(start, at_least_ms));
+           how_long(start, at_least_ms));
 }
 
 /* After a delay, write a byte to fd, or close it. */
@@ -173,7 +107,7 @@ static void check_no_fds(void)
     long start = now_ms();
     int r = poll(NULL, 0, 50), e = errno;
 
-    printf("poll(NULL, 0, 50): %s, %s\n", res(r, e), took(start, 50));
+    printf("poll(NULL, 0, 50): %s, %s\n", res(r, e), how_long(start, 50));
 }
 
 /* ---- wake-ups by other threads ---- */
@@ -248,7 +182,7 @@ static void check_negative_fd(void)
     r = poll(f, 2, 50);
     e = errno;
     printf("only negative fds, timeout 50: %s, revents %s and %s, %s\n", res(r, e),
-           events(f[0].revents), events(f[1].revents), took(start, 50));
+           events(f[0].revents), events(f[1].revents), how_long(start, 50));
     close_pair(p);
 }
 
@@ -315,8 +249,7 @@ static void check_listener(void)
         die("listen");
     t = spawn(connect_later, &a);
     poll_one("listening socket, client connects later", lfd, POLLIN, -1, 0);
-    if ((errno = pthread_join(t, &c)))
-        die("pthread_join");
+    c = join(t);
     close((int)(intptr_t)c);
     close(lfd);
 }

@@ -17,21 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 20000
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_pollhup: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static const char *events(short ev)
 {
@@ -59,13 +47,11 @@ static void wait_hangup(const char *what, int fd, int peer, int timeout)
     pthread_t t;
     int r;
 
-    if ((errno = pthread_create(&t, NULL, close_later, (void *)(long)peer)))
-        die("pthread_create");
+    t = spawn(close_later, (void *)(long)peer);
     r = poll(&f, 1, timeout);
     if (r < 0)
         die("poll");
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
+    join(t);
     printf("%s, timeout %d: %d, revents %s, %s\n", what, timeout, r, events(f.revents),
            now_ms() - start < timeout / 2 || timeout < 0 ? "at once" : "at the timeout");
 }
@@ -76,12 +62,10 @@ int main(void)
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     alarm(5);
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     wait_hangup("pipe read end, writer closes", p[0], p[1], 1000);
     close(p[0]);
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     wait_hangup("pipe write end, reader closes", p[1], p[0], 1000);
     close(p[1]);
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)

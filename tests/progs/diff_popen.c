@@ -12,7 +12,7 @@
  * SIGINT and SIGQUIT are ignored while system runs and restored after, and
  * SIGCHLD is not left blocked; a thread cancelled in system ends as
  * PTHREAD_CANCELED with the shell killed and reaped, and the signals
- * restored; a thread ticking every 10 ms keeps ticking (more than 5 ticks)
+ * restored; a thread ticking every 5 ms keeps ticking (more than 5 ticks)
  * while another reads "sleep 0.3; echo hi" from popen, waits in pclose for
  * "sleep 0.3", or waits in system("sleep 0.3").
  */
@@ -27,18 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_popen: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
+#include "common.h"
 
 static void show_status(const char *what, int st)
 {
@@ -63,19 +52,6 @@ static FILE *xpopen(const char *cmd, const char *mode)
 }
 
 /* ---- the ticker ---- */
-
-static volatile int ticks;
-static volatile int ticking = 1;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(10000);
-        ticks++;
-    }
-    return NULL;
-}
 
 static const char *ticked(int before)
 {
@@ -251,8 +227,7 @@ int main(void)
 
     alarm(20);
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-    if (pthread_create(&t, NULL, ticker, NULL))
-        die("pthread_create");
+    t = start_ticker();
     while_ticking();
     streams();
     modes();
@@ -261,7 +236,6 @@ int main(void)
     systems();
     system_signals();
     stdin_closed();
-    ticking = 0;
-    pthread_join(t, NULL);
+    stop_ticker(t);
     return 0;
 }

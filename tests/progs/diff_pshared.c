@@ -20,7 +20,7 @@
  *     meanwhile, returns EOWNERDEAD; pthread_mutex_consistent makes the mutex
  *     usable again; without it, the mutex becomes ENOTRECOVERABLE;
  *   - timedwait and clockwait on a process-shared condvar time out.
- * Timeouts print whether they ended within [timeout, timeout + 50 ms), never
+ * Timeouts print whether they ended within [timeout, timeout + LATE_MS), never
  * the time. alarm() bounds the program if a call never returns.
  */
 #define _GNU_SOURCE
@@ -37,51 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define TIMEOUT_MS 50
-#define SLACK_MS 50
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static void check(int err, const char *what)
-{
-    if (err) {
-        fprintf(stderr, "diff_pshared: %s: %s\n", what, strerror(err));
-        exit(1);
-    }
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_pshared: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static struct timespec in_ms(clockid_t clk, long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(clk, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += ms % 1000 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
+#define SLACK_MS LATE_MS
 
 static const char *in_time(long start, long timeout)
 {
@@ -136,7 +95,7 @@ static void form(const char *what, const char *who, pthread_mutex_t *m, int r)
 
 static void timed_forms(pthread_mutex_t *m, const char *who, clockid_t clk)
 {
-    struct timespec ts = in_ms(clk, TIMEOUT_MS);
+    struct timespec ts = abs_in(clk, TIMEOUT_MS);
     long start = now_ms();
     int r;
 
@@ -281,10 +240,7 @@ static pid_t child(void (*fn)(void))
 {
     pid_t pid;
 
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         alarm(5);
         fn();
@@ -417,7 +373,7 @@ static void holding(void)
     atomic_store(&sh->stage, 0);
     pid = child(child_holds);
     await_stage(1);
-    ts = in_ms(CLOCK_REALTIME, TIMEOUT_MS);
+    ts = abs_in(CLOCK_REALTIME, TIMEOUT_MS);
     start = now_ms();
     r = pthread_mutex_timedlock(&sh->m, &ts);
     printf("child holds the mutex: parent's timedlock %s, in time: %s", ename(r),
@@ -446,7 +402,7 @@ static void owner_death(int consistent)
         printf(", consistent %s", ename(pthread_mutex_consistent(&sh->robust)));
         printf(", unlock %s", ename(pthread_mutex_unlock(&sh->robust)));
     } else {
-        ts = in_ms(CLOCK_MONOTONIC, 2000);
+        ts = abs_in(CLOCK_MONOTONIC, 2000);
         r = pthread_mutex_clocklock(&sh->robust, CLOCK_MONOTONIC, &ts);
         printf("child dies holding a robust mutex: parent's clocklock %s", ename(r));
         printf(", unlock without consistent %s", ename(pthread_mutex_unlock(&sh->robust)));
@@ -483,12 +439,12 @@ static void cond_timeouts(void)
 
     sh->flag = 0;
     pthread_mutex_lock(&sh->m);
-    ts = in_ms(CLOCK_REALTIME, TIMEOUT_MS);
+    ts = abs_in(CLOCK_REALTIME, TIMEOUT_MS);
     start = now_ms();
     r = timed_wait(&sh->c, -1, &ts);
     printf("process-shared condvar: timedwait %s, in time: %s", ename(r),
            in_time(start, TIMEOUT_MS));
-    ts = in_ms(CLOCK_MONOTONIC, TIMEOUT_MS);
+    ts = abs_in(CLOCK_MONOTONIC, TIMEOUT_MS);
     start = now_ms();
     r = timed_wait(&sh->c, CLOCK_MONOTONIC, &ts);
     printf("; clockwait MONOTONIC %s, in time: %s", ename(r), in_time(start, TIMEOUT_MS));
@@ -499,7 +455,7 @@ static void cond_timeouts(void)
     printf("; mutex held: %s\n", pthread_mutex_trylock(&sh->m) == EBUSY ? "yes" : "NO");
 
     init_cond(&mono, CLOCK_MONOTONIC);
-    ts = in_ms(CLOCK_MONOTONIC, TIMEOUT_MS);
+    ts = abs_in(CLOCK_MONOTONIC, TIMEOUT_MS);
     start = now_ms();
     r = timed_wait(&mono, -1, &ts);
     printf("process-shared condvar, condattr clock MONOTONIC: timedwait %s, in time: %s\n",
@@ -517,9 +473,7 @@ int main(void)
         matrix(kinds[i].name, kinds[i].type, kinds[i].how);
     contention();
 
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap");
+    sh = shared_mem(sizeof(*sh));
     init_mutex(&sh->m, PTHREAD_MUTEX_ERRORCHECK, PSHARED);
     init_mutex(&sh->robust, PTHREAD_MUTEX_ERRORCHECK, PSHARED | ROBUST);
     init_cond(&sh->c, CLOCK_REALTIME);

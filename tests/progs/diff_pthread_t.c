@@ -15,18 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define STACK (1024 * 1024)
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static int go;
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
 
 static void describe_self(void)
 {

@@ -34,74 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 20000                  /* lets the waiter block first */
 #define NPIPES 20
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_select: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *res(int r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", strerrorname_np(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%d", r);
-    return buf[i];
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* How long a call took, in words that do not depend on the machine. */
-static const char *took(long start, long ms)
-{
-    static char buf[64];
-    long t = now_ms() - start;
-
-    if (ms == 0)
-        return t < 1000 ? "at once" : "SLOWLY";
-    snprintf(buf, sizeof(buf), "waited >= %ld ms and < %ld ms: %s", ms, ms + 50,
-             t >= ms && t < ms + 50 ? "yes" : "no");
-    return buf;
-}
-
-static const char *yes(int cond)
-{
-    return cond ? "yes" : "no";
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
-}
-
-static void xpipe(int p[2])
-{
-    if (pipe(p) < 0)
-        die("pipe");
-}
 
 /* After a delay, close one fd (if >= 0), then write a byte to another (if
  * >= 0), or read a pipe dry. */
@@ -273,22 +209,6 @@ static void check_many(void)
         close(p[i][0]);
         close(p[i][1]);
     }
-}
-
-static void tcp_pair(int s[2])
-{
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t len = sizeof(a);
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&a, &len) < 0)
-        die("listen");
-    if ((s[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-        connect(s[0], (struct sockaddr *)&a, sizeof(a)) < 0 || (s[1] = accept(lfd, NULL, NULL)) < 0)
-        die("connect");
-    close(lfd);
 }
 
 static void check_both_and_except(void)
@@ -564,8 +484,7 @@ static void check_cancel(void)
         t = spawn(wait_forever, &c);
         usleep(DELAY_US);
         pthread_cancel(t);
-        if ((errno = pthread_join(t, &ret)))
-            die("pthread_join");
+        ret = join(t);
         printf("%s, cancelled while waiting: %s, cleanup ran: %s\n", name[k],
                ret == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "returned", yes(c.cleaned));
     }

@@ -20,42 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NSLEEPERS 10
 #define STEP_MS 10
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_sleep: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static const char *res(long r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", ename(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%ld", r);
-    return buf[i];
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static const char *waited(long start, long at_least_ms)
 {
@@ -129,14 +97,12 @@ static void *sleeper(void *arg)
 static void check_order(void)
 {
     pthread_t t[NSLEEPERS];
-    int i, err;
+    int i;
 
     for (i = NSLEEPERS - 1; i >= 0; i--)
-        if ((err = pthread_create(&t[i], NULL, sleeper, (void *)(intptr_t)i)))
-            die("pthread_create", err);
+        t[i] = spawn(sleeper, (void *)(intptr_t)i);
     for (i = 0; i < NSLEEPERS; i++)
-        if ((err = pthread_join(t[i], NULL)))
-            die("pthread_join", err);
+        join(t[i]);
     printf("sleepers created 9..0, sleeping (i+1)*%d ms, finished:", STEP_MS);
     for (i = 0; i < NSLEEPERS; i++)
         printf(" %d", order[i]);
@@ -159,14 +125,12 @@ static void check_yield(void)
 {
     pthread_t t[4];
     void *r;
-    int i, bad = 0, alone = sched_yield(), err;
+    int i, bad = 0, alone = sched_yield();
 
     for (i = 0; i < 4; i++)
-        if ((err = pthread_create(&t[i], NULL, yielder, NULL)))
-            die("pthread_create", err);
+        t[i] = spawn(yielder, NULL);
     for (i = 0; i < 4; i++) {
-        if ((err = pthread_join(t[i], &r)))
-            die("pthread_join", err);
+        r = join(t[i]);
         bad += (int)(intptr_t)r;
     }
     printf("sched_yield: alone %d, 4 threads x 1000 calls, %d not 0\n", alone, bad);

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NCLIENTS 50
 #define ROUNDS 200
 #define MAXMSG 2000
@@ -37,72 +39,6 @@
 #define DELAY_US 20000                  /* lets the other side block first */
 
 static unsigned char pattern[PLEN + MAXCHUNK];
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_sockets: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-/* "r" as a return value, or "-1 ENAME" */
-static const char *res(ssize_t r, int err)
-{
-    static char buf[4][64];
-    static int i;
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", ename(err));
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%zd", r);
-    return buf[i];
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545f4914f6cdd1dULL;
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err) {
-        errno = err;
-        die("pthread_create");
-    }
-    return t;
-}
-
-static void *join(pthread_t t)
-{
-    void *r;
-    int err = pthread_join(t, &r);
-
-    if (err) {
-        errno = err;
-        die("pthread_join");
-    }
-    return r;
-}
-
-static const char *nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    return fl < 0 ? "F_GETFL failed" : fl & O_NONBLOCK ? "O_NONBLOCK" : "blocking";
-}
 
 static void xsend(int fd, const void *buf, size_t n)
 {
@@ -157,28 +93,10 @@ static int tcp_connect(int port)
     return fd;
 }
 
-/* A connected TCP pair: p[0] the client end, p[1] the accepted end. */
-static void tcp_pair(int p[2])
-{
-    int port, lfd = tcp_bound(&port, 1);
-
-    p[0] = tcp_connect(port);
-    p[1] = accept(lfd, NULL, NULL);
-    if (p[1] < 0)
-        die("accept");
-    close(lfd);
-}
-
 static void unix_pair(int p[2])
 {
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) < 0)
         die("socketpair");
-}
-
-static void close_pair(int p[2])
-{
-    close(p[0]);
-    close(p[1]);
 }
 
 /* ---- echo: thread per connection ---- */
@@ -278,7 +196,7 @@ static void check_echo(void)
     }
     join(acc);
     printf("echo: %d clients x %d round trips, %ld bytes each way, %ld mismatches; "
-           "listener %s\n", NCLIENTS, ROUNDS, bytes, bad, nonblock(e.lfd));
+           "listener %s\n", NCLIENTS, ROUNDS, bytes, bad, fd_mode(e.lfd));
     close(e.lfd);
 }
 
@@ -348,7 +266,7 @@ static void check_bulk(void)
     join(t);
     printf("256 MiB socketpair: %zu bytes, byte sum %llu %s, %zu bad chunks, "
            "receiver %s\n", total, (unsigned long long)sum,
-           sum == expected_sum(BULK) ? "matches" : "DIFFERS", bad, nonblock(p[0]));
+           sum == expected_sum(BULK) ? "matches" : "DIFFERS", bad, fd_mode(p[0]));
     close(p[0]);
 }
 
@@ -514,7 +432,7 @@ static void check_refused(void)
     r = connect(fd, (struct sockaddr *)&a, sizeof(a));
     e = errno;
     printf("connect to a port nobody listens on: %s; socket %s\n", res(r, e),
-           nonblock(fd));
+           fd_mode(fd));
     close(fd);
     close(bound);
 }
@@ -536,8 +454,7 @@ static void check_not_socket(void)
     ssize_t rr, rs;
     int p[2], rc, er, es, ec;
 
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     rr = recv(p[0], &c, 1, 0);
     er = errno;
     rs = send(p[1], &c, 1, 0);
@@ -560,7 +477,7 @@ static void check_dontwait_full(void)
         n++;
     e = errno;
     printf("send(MSG_DONTWAIT) until full: %s after %s; socket %s\n", res(r, e),
-           n > 0 ? "some sends" : "NO send", nonblock(p[0]));
+           n > 0 ? "some sends" : "NO send", fd_mode(p[0]));
     close_pair(p);
 }
 
@@ -580,7 +497,7 @@ static void check_accept_flags(void)
     if (a[0] < 0 || a[1] < 0 || a[2] < 0)
         die("accept4");
     printf("accept: %s; accept4(SOCK_NONBLOCK): %s; accept4(SOCK_CLOEXEC): %s, "
-           "FD_CLOEXEC %s\n", nonblock(a[0]), nonblock(a[1]), nonblock(a[2]),
+           "FD_CLOEXEC %s\n", fd_mode(a[0]), fd_mode(a[1]), fd_mode(a[2]),
            fcntl(a[2], F_GETFD) & FD_CLOEXEC ? "set" : "clear");
     r = recv(a[1], &ch, 1, 0);
     e = errno;
@@ -613,7 +530,7 @@ static void check_blocking_accept(void)
     printf("accept waiting for a client 50 ms later: %s, peer %s; accepted %s, "
            "listener %s, client %s\n", a < 0 ? res(a, e) : "a socket",
            a >= 0 && port_of(a, 1) == port_of(c, 0) ? "matches" : "DIFFERS",
-           nonblock(a), nonblock(lfd), nonblock(c));
+           fd_mode(a), fd_mode(lfd), fd_mode(c));
     close(a);
     close(c);
     close(lfd);

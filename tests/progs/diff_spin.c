@@ -22,46 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_spin: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
+#include "common.h"
 
 #define SAY(what, call) printf("%s: %s\n", what, ename(call))
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err)
-        die("pthread_create", err);
-    return t;
-}
-
-static void join(pthread_t t)
-{
-    int err = pthread_join(t, NULL);
-
-    if (err)
-        die("pthread_join", err);
-}
 
 static void check_calls(void)
 {
@@ -194,34 +157,16 @@ struct shm {
     volatile int child_holds;
 };
 
-static volatile int ticking, ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(5000);
-        ticks++;
-    }
-    return NULL;
-}
-
 static void check_shared(void)
 {
-    struct shm *shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct shm *shm = shared_mem(sizeof(*shm));
     pthread_t tick;
     long start;
     pid_t pid;
     int status, r;
 
-    if (shm == MAP_FAILED)
-        die("mmap", errno);
     SAY("shared: init", pthread_spin_init(&shm->l, PTHREAD_PROCESS_SHARED));
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0)
-        die("fork", errno);
+    pid = xfork();
     if (pid == 0) {
         pthread_spin_lock(&shm->l);
         shm->child_holds = 1;
@@ -233,18 +178,16 @@ static void check_shared(void)
     while (shm->child_holds == 0)
         usleep(1000);
     SAY("shared: trylock while the child holds it", pthread_spin_trylock(&shm->l));
-    ticking = 1;
-    tick = spawn(ticker, NULL);
+    tick = start_ticker();
     start = now_ms();
     r = pthread_spin_lock(&shm->l);
-    ticking = 0;
-    join(tick);
+    stop_ticker(tick);
     printf("shared: lock %s after the child let go: %s, waited (>= 50 ms): %s, "
            "other threads ran meanwhile: %s\n", ename(r), shm->child_holds == 2 ? "yes" : "no",
            now_ms() - start >= 50 ? "yes" : "no", ticks >= 5 ? "yes" : "no");
     SAY("shared: unlock", pthread_spin_unlock(&shm->l));
     if (waitpid(pid, &status, 0) != pid)
-        die("waitpid", errno);
+        die("waitpid");
     printf("shared: child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     pthread_spin_destroy(&shm->l);
     munmap(shm, sizeof(*shm));

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NCOUNT 2000             /* counting threads */
 #define NINCR 100               /* increments each */
 #define NPROD 4
@@ -36,35 +38,9 @@
 #define BN 10                   /* barrier threads */
 #define BROUNDS 5
 
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_threads: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
 static void xcreate(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-    int err = pthread_create(t, a, fn, arg);
-
-    if (err)
-        die("pthread_create", err);
-}
-
-static void *xjoin(pthread_t t)
-{
-    void *r;
-    int err = pthread_join(t, &r);
-
-    if (err)
-        die("pthread_join", err);
-    return r;
+    check(pthread_create(t, a, fn, arg), "pthread_create");
 }
 
 /* An error code returned through a thread's result. */
@@ -75,7 +51,7 @@ static void *code(int err)
 
 static int join_code(pthread_t t)
 {
-    return (int)(intptr_t)xjoin(t);
+    return (int)(intptr_t)join(t);
 }
 
 /* Run fn(arg) on a new thread and return its error code. */
@@ -105,7 +81,7 @@ static void check_join_results(void)
         xcreate(&t[i], NULL, square, (void *)(intptr_t)(i + 1));
     printf("join results:");
     for (i = 0; i < 8; i++)
-        printf(" %ld", (long)(intptr_t)xjoin(t[i]));
+        printf(" %ld", (long)(intptr_t)join(t[i]));
     printf("\n");
 }
 
@@ -178,7 +154,7 @@ static void check_exit_nested(void)
     intptr_t r;
 
     xcreate(&t, NULL, exit_nested, (void *)7);
-    r = (intptr_t)xjoin(t);
+    r = (intptr_t)join(t);
     printf("pthread_exit three calls deep: result %ld, code after it ran %d times\n",
            (long)r, after_exit);
 }
@@ -197,7 +173,7 @@ static void check_self(void)
     pthread_t t, me = pthread_self();
 
     xcreate(&t, NULL, record_self, NULL);
-    xjoin(t);
+    join(t);
     printf("pthread_equal: created vs its self %d, main vs thread %d, main vs main %d\n",
            pthread_equal(t, seen_self) != 0, pthread_equal(me, seen_self) != 0,
            pthread_equal(me, pthread_self()) != 0);
@@ -234,7 +210,7 @@ static void check_many_threads(void)
     for (i = 0; i < NCOUNT; i++)
         xcreate(&t[i], NULL, count_up, NULL);
     for (i = 0; i < NCOUNT; i++)
-        xjoin(t[i]);
+        join(t[i]);
     printf("%d threads x %d increments: counter %ld\n", NCOUNT, NINCR, counter);
 }
 
@@ -330,9 +306,9 @@ static void check_queue(void)
     for (i = 0; i < NPROD; i++)
         xcreate(&prod[i], NULL, produce, (void *)(intptr_t)i);
     for (i = 0; i < NPROD; i++)
-        xjoin(prod[i]);
+        join(prod[i]);
     for (i = 0; i < NCONS; i++) {
-        xjoin(cons[i]);
+        join(cons[i]);
         all.sum += c[i].sum;
         all.sumsq += c[i].sumsq;
         all.count += c[i].count;
@@ -400,7 +376,7 @@ static void check_barrier(void)
     for (i = 0; i < BN; i++)
         xcreate(&t[i], NULL, barrier_worker, (void *)(intptr_t)i);
     for (i = 0; i < BN; i++)
-        xjoin(t[i]);
+        join(t[i]);
     printf("barrier: %d threads, %d rounds, %d errors, generation %u\n", BN, BROUNDS,
            bar.errors, bar.gen);
 }
@@ -574,7 +550,7 @@ static void check_errno(void)
     usleep(20000);
     errno = EDOM;
     pthread_mutex_unlock(&errno_lock);
-    xjoin(t);
+    join(t);
     mine = errno;
     printf("errno: new thread starts with %s, keeps %s across a blocking lock and %s "
            "across a sleep; main keeps %s across unlock and join\n", ename(errno_seen[0]),
@@ -609,7 +585,7 @@ static void drain_stdin(void)
 
     while ((r = read(0, buf, sizeof(buf))) != 0)
         if (r < 0 && errno != EINTR)
-            die("read stdin", errno);
+            die("read stdin");
 }
 
 static int hold_threads(void)
@@ -630,7 +606,7 @@ static int hold_threads(void)
     pthread_cond_broadcast(&hold.release);
     pthread_mutex_unlock(&hold.m);
     for (i = 0; i < NCOUNT; i++)
-        xjoin(t[i]);
+        join(t[i]);
     printf("released %d threads\n", NCOUNT);
     return 0;
 }

@@ -17,28 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define TIMEOUT_MS 100
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_timeo: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void set_timeout(int fd, int opt)
 {

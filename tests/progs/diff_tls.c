@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NTHREADS 4
 #define ROUNDS 100
 
@@ -25,12 +27,6 @@ struct result {
     long initial, counter;
     intptr_t specific;
 };
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "diff_tls: %s: %s\n", what, strerror(err));
-    exit(1);
-}
 
 static void *worker(void *arg)
 {
@@ -54,21 +50,18 @@ int main(void)
 {
     pthread_t t[NTHREADS];
     struct result r[NTHREADS];
-    int i, err;
+    int i;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if ((err = pthread_key_create(&key, NULL)))
-        die("pthread_key_create", err);
+    check(pthread_key_create(&key, NULL), "pthread_key_create");
     tls_counter = 99;               /* main's own copy only */
     pthread_setspecific(key, (void *)(intptr_t)-1);
     for (i = 0; i < NTHREADS; i++) {
         r[i].specific = i + 1;
-        if ((err = pthread_create(&t[i], NULL, worker, &r[i])))
-            die("pthread_create", err);
+        t[i] = spawn(worker, &r[i]);
     }
     for (i = 0; i < NTHREADS; i++)
-        if ((err = pthread_join(t[i], NULL)))
-            die("pthread_join", err);
+        join(t[i]);
     for (i = 0; i < NTHREADS; i++)
         printf("thread %d: __thread started at %ld, ended at %ld; getspecific %ld\n", i + 1,
                r[i].initial, r[i].counter, (long)r[i].specific);

@@ -29,73 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define BULK ((size_t)4 << 20)
 #define DELAY_US 30000
 
 static unsigned char *src, *dst;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_vio: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *res(ssize_t r, int err)
-{
-    static char buf[4][64];
-    static int i;
-    const char *s = strerrorname_np(err);
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", s ? s : "unknown");
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%zd", r);
-    return buf[i];
-}
-
-#define SHOW(what, call) \
-    do { \
-        errno = 0; \
-        ssize_t r_ = (call); \
-        printf("%s: %s\n", what, res(r_, errno)); \
-    } while (0)
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-/* errno as it was: the caller prints the errno of a call before the join */
-static void *join(pthread_t t)
-{
-    int saved = errno;
-    void *r;
-
-    if ((errno = pthread_join(t, &r)))
-        die("pthread_join");
-    errno = saved;
-    return r;
-}
-
-static const char *flags_of(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    return fl < 0 ? "F_GETFL failed" : fl & O_NONBLOCK ? "O_NONBLOCK" : "blocking";
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
 
 /* ---- bulk writev / readv ---- */
 
@@ -257,7 +196,7 @@ int main(void)
          __pread64_chk(f, small, len_of_ten, 100, sizeof(small)));
     chk_child(f);
 
-    printf("F_GETFL: pipe %s %s, socketpair %s %s\n", flags_of(p[0]), flags_of(p[1]),
-           flags_of(s[0]), flags_of(s[1]));
+    printf("F_GETFL: pipe %s %s, socketpair %s %s\n", fd_mode(p[0]), fd_mode(p[1]),
+           fd_mode(s[0]), fd_mode(s[1]));
     return 0;
 }

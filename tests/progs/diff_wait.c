@@ -10,7 +10,7 @@
  * answers 0 (and waitid zeroes si_pid) while the child runs; errno is left
  * alone by a successful wait; two threads wait for two children at once; a
  * thread that waits (for one pid, for any child, with waitid) while another
- * ticks every 10 ms: the ticker runs on meanwhile (more than 5 ticks during a
+ * ticks every 5 ms: the ticker runs on meanwhile (more than 5 ticks during a
  * 300 ms child); a thread cancelled in waitpid or wait ends as PTHREAD_CANCELED
  * and the child can still be reaped; the waits leave no fd behind (the next
  * fd number is the same before and after).
@@ -30,21 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define CHILD_MS 300
-#define TICK_MS 10
-
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_wait: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *ename(int e)
-{
-    const char *s = strerrorname_np(e);
-
-    return e == 0 ? "0" : s ? s : "unknown";
-}
 
 /* A call's result, and its errno when it failed. */
 static void show_result(const char *what, long r)
@@ -88,9 +76,7 @@ static pid_t child(int ms, int code)
 {
     pid_t pid;
 
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    pid = xfork();
     if (pid == 0) {
         usleep((useconds_t)ms * 1000);
         if (code < 0)
@@ -98,14 +84,6 @@ static pid_t child(int ms, int code)
         _exit(code);
     }
     return pid;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static int next_fd(void)
@@ -119,19 +97,6 @@ static int next_fd(void)
 }
 
 /* ---- the ticker ---- */
-
-static volatile int ticks;
-static volatile int ticking = 1;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (ticking) {
-        usleep(TICK_MS * 1000);
-        ticks++;
-    }
-    return NULL;
-}
 
 static void ticked_during(const char *what, pid_t (*waiter)(pid_t pid, int *st))
 {
@@ -205,11 +170,8 @@ static void stops(void)
     pid_t pid;
     char c;
 
-    if (pipe(p) < 0)
-        die("pipe");
-    fflush(stdout);
-    if ((pid = fork()) < 0)
-        die("fork");
+    xpipe(p);
+    pid = xfork();
     if (pid == 0) {
         raise(SIGSTOP);
         _exit(read(p[0], &c, 1) == 1 ? 6 : 7);
@@ -399,13 +361,11 @@ int main(void)
     two_waiters();
     cancel("waitpid(pid)", true);
     cancel("wait", false);
-    if (pthread_create(&t, NULL, ticker, NULL))
-        die("pthread_create");
+    t = start_ticker();
     ticked_during("waitpid pid", by_waitpid);
     ticked_during("wait, any child", by_wait);
     ticked_during("waitid P_PID", by_waitid);
-    ticking = 0;
-    pthread_join(t, NULL);
+    stop_ticker(t);
     printf("no fd left behind: %s\n", next_fd() == fd ? "yes" : "no");
     return 0;
 }

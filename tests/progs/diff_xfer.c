@@ -29,90 +29,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define DELAY_US 30000
 #define FILE_SIZE ((size_t)32 << 20)
 
 static unsigned char *data;
 static int file;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "diff_xfer: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static const char *res(ssize_t r, int err)
-{
-    static char buf[4][64];
-    static int i;
-    const char *s = strerrorname_np(err);
-
-    i = (i + 1) % 4;
-    if (r < 0)
-        snprintf(buf[i], sizeof(buf[i]), "-1 %s", s ? s : "unknown");
-    else
-        snprintf(buf[i], sizeof(buf[i]), "%zd", r);
-    return buf[i];
-}
-
-#define SHOW(what, call) \
-    do { \
-        errno = 0; \
-        ssize_t r_ = (call); \
-        printf("%s: %s\n", what, res(r_, errno)); \
-    } while (0)
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-
-    if ((errno = pthread_create(&t, NULL, fn, arg)))
-        die("pthread_create");
-    return t;
-}
-
-/* errno as it was: the caller prints the errno of a call before the join */
-static void join(pthread_t t)
-{
-    int saved = errno;
-
-    if ((errno = pthread_join(t, NULL)))
-        die("pthread_join");
-    errno = saved;
-}
-
-static const char *flags_of(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-
-    return fl < 0 ? "F_GETFL failed" : fl & O_NONBLOCK ? "O_NONBLOCK" : "blocking";
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
-
 static const char *waited(uint64_t t0)
 {
     return now_us() - t0 >= 25000 ? "after >= 25 ms" : "at once";
-}
-
-static void tcp_pair(int sv[2])
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(a);
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (l < 0 || bind(l, (struct sockaddr *)&a, len) < 0 || listen(l, 1) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &len) < 0 ||
-        (sv[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-        connect(sv[0], (struct sockaddr *)&a, len) < 0 || (sv[1] = accept(l, NULL, NULL)) < 0)
-        die("tcp");
-    close(l);
 }
 
 /* ---- a reader that starts late and checks what it gets ---- */
@@ -189,7 +116,7 @@ static void sendfile_sockets(void)
     SHOW("sendfile into fd -1", sendfile(-1, file, NULL, 10));
     off = -1;
     SHOW("sendfile at offset -1", sendfile(sv[0], file, &off, 10));
-    printf("F_GETFL: Unix %s, TCP %s\n", flags_of(sv[0]), flags_of(tv[0]));
+    printf("F_GETFL: Unix %s, TCP %s\n", fd_mode(sv[0]), fd_mode(tv[0]));
     close(sv[0]);
     close(sv[1]);
     close(tv[0]);
@@ -206,8 +133,7 @@ static void sendfile_pipe(void)
     ssize_t n;
 
     printf("== sendfile into a pipe\n");
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     SHOW("sendfile of 1 MiB into an empty pipe", sendfile(p[1], file, &off, 1 << 20));
     r = (struct reader){ p[0], 65536, 0, 0, 0 };
     t = spawn(read_all, &r);
@@ -216,10 +142,9 @@ static void sendfile_pipe(void)
     printf("sendfile into the full pipe: %s %s\n", n > 0 ? "> 0" : res(n, errno), waited(t0));
     join(t);
     report("pipe", &r);
-    if (pipe(q) < 0)
-        die("pipe");
+    xpipe(q);
     SHOW("sendfile from a pipe into a pipe", sendfile(q[1], p[0], NULL, 10));
-    printf("F_GETFL: %s\n", flags_of(p[1]));
+    printf("F_GETFL: %s\n", fd_mode(p[1]));
     close(p[0]);
     close(p[1]);
     close(q[0]);
@@ -360,9 +285,9 @@ static void splices(void)
     SHOW("write of 1 MiB into a pipe splice used, reader 30 ms late", write(p[1], data, 1 << 20));
     join(t);
     report("that pipe", &r);
-    printf("F_GETFL: pipes %s %s %s %s, sockets %s %s %s %s\n", flags_of(p[0]), flags_of(p[1]),
-           flags_of(q[0]), flags_of(q[1]), flags_of(sv[0]), flags_of(sv[1]), flags_of(tv[0]),
-           flags_of(tv[1]));
+    printf("F_GETFL: pipes %s %s %s %s, sockets %s %s %s %s\n", fd_mode(p[0]), fd_mode(p[1]),
+           fd_mode(q[0]), fd_mode(q[1]), fd_mode(sv[0]), fd_mode(sv[1]), fd_mode(tv[0]),
+           fd_mode(tv[1]));
     close(out);
     close(sv[0]);
     close(sv[1]);
@@ -385,8 +310,7 @@ static void pump(void)
     ssize_t n;
 
     printf("== pump\n");
-    if (pipe(p) < 0)
-        die("pipe");
+    xpipe(p);
     tcp_pair(tv);
     r = (struct reader){ tv[1], total, 0, 0, 0 };
     t = spawn(read_all, &r);
