@@ -119,12 +119,14 @@ const char *gt_name(const gt_t *g);
 bool gt_stack(const gt_t *g, void **addr, size_t *size, size_t *guard);
 
 /* Signal mask (the kernel's 64 signals) per green thread: the OS thread's
- * mask follows the running thread, set only when it differs on a switch. */
+ * mask follows the running thread, set only when it differs on a switch.
+ * While the hub runs it is what every live thread blocks, so that a signal
+ * some thread would take reaches the process while all of them wait. */
 uint64_t gt_sigmask(const gt_t *g);
 void gt_set_sigmask(uint64_t mask);
 
 /* Room for the caller's per-thread data, zeroed at spawn. */
-#define GT_USER_SIZE 320
+#define GT_USER_SIZE 512
 void *gt_user(gt_t *g);
 
 /* Interruption (the shim builds pthread_cancel on it). gt_set_interrupt(g,
@@ -133,9 +135,32 @@ void *gt_user(gt_t *g);
 void gt_set_interrupt(gt_t *g, bool on);
 bool gt_interruptible(bool on);             /* returns the previous setting */
 
+/* Signals (the shim builds their delivery on these). gt_signallable(true)
+ * lets signals end the current thread's waits; it returns the previous
+ * setting. gt_signal(g) has g take its signals: parked in a wait signals may
+ * end, g resumes and the wait ends with EINTR; parked in another wait, g
+ * resumes on its own stack just long enough to run the on_signal hook, then
+ * waits on (its deadline kept, and a wake-up that came meanwhile counts);
+ * runnable, g runs the hook when its park returns, unless that wait was one
+ * signals may end (the caller then looks for its signals itself). Not from a
+ * signal handler: there, rt_notify() (async-signal-safe) has the hub call the
+ * on_notify hook soon. */
+void rt_signal_hooks(void (*on_signal)(void), void (*on_notify)(void));
+bool gt_signallable(bool on);
+void gt_signal(gt_t *g);
+void rt_notify(void);
+/* The green thread running on this OS thread: NULL in the hub, on OS threads
+ * the runtime does not manage and before start-up. Async-signal-safe. */
+gt_t *gt_running(void);
+/* Whether the hub runs on this OS thread now. Async-signal-safe. */
+bool rt_in_hub(void);
+/* The live green threads, newest first: gt_next_live(NULL) is the newest. */
+gt_t *gt_next_live(gt_t *g);
+
 /* Parking. `what` names the wait in a deadlock report ("mutex 0x...").
  * gt_park_until() returns 0 when unparked, ETIMEDOUT when the deadline (rt_now()
- * time, 0 = none) passed first, ECANCELED when interrupted. A thread parked
+ * time, 0 = none) passed first, ECANCELED when interrupted, EINTR when a
+ * signal ended it (gt_signallable). A thread parked
  * with a deadline or on an fd can be woken from outside; one parked without
  * either only by another thread. */
 void gt_park(const char *what, const void *obj);
@@ -144,7 +169,8 @@ int gt_park_until(uint64_t deadline, const char *what, const void *obj);
 bool gt_unpark(gt_t *g);
 bool gt_parked(const gt_t *g);
 
-/* Sleep for `ns` nanoseconds (0 = yield). 0, or ECANCELED when interrupted. */
+/* Sleep for `ns` nanoseconds (0 = yield). 0, or ECANCELED or EINTR when
+ * interrupted. */
 int gt_sleep(uint64_t ns);
 
 /* ---- wait queues ---- */
@@ -196,7 +222,7 @@ void fdw_forget_range(unsigned first, unsigned last);
 
 /* Wait until fd is ready for `events` (FDW_READ/FDW_WRITE) or the deadline (0 =
  * none) passes. Returns 0 when ready (or possibly ready: retry the operation),
- * ETIMEDOUT, EBADF when the fd was closed meanwhile, or ECANCELED. */
+ * ETIMEDOUT, EBADF when the fd was closed meanwhile, ECANCELED, or EINTR. */
 int fdw_wait(int fd, int events, uint64_t deadline);
 
 /* Wait on several fds at once (poll, select). */

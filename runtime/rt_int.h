@@ -36,6 +36,7 @@ struct gt {
     enum gt_state state;
     int saved_errno;
     gt_t *next;                 /* run queue link */
+    uint64_t round;             /* the run queue's round when it was queued */
     gt_t *all_next, *all_prev;  /* every live thread, for the deadlock report */
 
     gt_fn fn;
@@ -55,6 +56,9 @@ struct gt {
     const char *wait_what;      /* for the deadlock report */
     const void *wait_obj;
     bool interruptible, interrupted;
+    /* Signals: may end this wait; the thread has signals to take (the
+     * on_signal hook); resumed from its park only to take them. */
+    bool signallable, sig_note, sig_woke;
 
     uint64_t sigmask;
     unsigned char state_copy[RT_THREAD_STATE_MAX];
@@ -64,6 +68,7 @@ struct gt {
 
 struct rt_runq {
     gt_t *head, *tail;
+    uint64_t round;             /* polls of the loop so far (sched.c: poll_due) */
 };
 
 /* Per managed OS thread. */
@@ -86,6 +91,13 @@ struct rt_sched {
     struct rt_config cfg;
     uint64_t next_id;
     uint64_t applied_mask;      /* the OS thread's signal mask */
+    /* For the hub's mask, what every live thread blocks: how many threads
+     * block each signal, the signals some thread blocks, and the threads
+     * counted (a fork child's shrink to one without telling us). */
+    uint32_t mask_count[64];
+    uint64_t mask_any;
+    uint64_t mask_live;
+    uv_async_t notify;          /* rt_notify(): a signal handler wakes the hub */
     void *state_addr;           /* rt_thread_state() block, if any */
     size_t state_len;
 };

@@ -10,7 +10,10 @@
  * Freed stacks are kept for reuse by exact size, still faulted in, because a
  * first-touch page fault costs far more than a switch. Beyond a bound per size,
  * their pages go back to the kernel (MADV_DONTNEED) but the addresses stay
- * cached. Only the managed OS thread allocates stacks: no locking.
+ * cached, on a list of their own: a new thread gets a stack still faulted in
+ * whenever there is one, and a cold one only after those (after a burst of
+ * exits, the last stacks freed are the cold ones). Only the managed OS thread
+ * allocates stacks: no locking.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,8 +31,10 @@
 
 struct stack_bucket {
     size_t size, guard;
-    struct rt_stack *free;      /* cached stacks; the list nodes live in the stacks */
-    unsigned cached;            /* length of the free list */
+    /* Cached stacks; the list nodes live in the stacks. */
+    struct rt_stack *warm;      /* still faulted in */
+    struct rt_stack *cold;      /* pages given back to the kernel */
+    unsigned warm_count;        /* length of the warm list */
     struct stack_bucket *next;
 };
 
@@ -111,11 +116,14 @@ int rt_stack_alloc(struct rt_stack *st, size_t size, size_t guard)
     b = bucket_for(size + guard, guard);
     if (!b)
         return ENOMEM;
-    if (b->free) {
-        cached = b->free;
-        b->free = cached->next;
+    if ((cached = b->warm)) {
+        b->warm = cached->next;
+        b->warm_count--;
+    } else if ((cached = b->cold)) {
+        b->cold = cached->next;
+    }
+    if (cached) {
         *st = *cached;
-        b->cached--;
         return 0;
     }
     base = region_carve(size + guard);
@@ -137,17 +145,21 @@ int rt_stack_alloc(struct rt_stack *st, size_t size, size_t guard)
 void rt_stack_free(struct rt_stack *st)
 {
     struct stack_bucket *b = bucket_for(st->size, st->guard);
-    struct rt_stack *node;
+    struct rt_stack *node, **list;
     size_t page = rt_page_size();
     char *usable = st->base + st->guard;
 
     if (!b)
         return;                     /* leak the addresses rather than fail */
-    if (b->cached >= CACHE_RESIDENT)
+    if (b->warm_count < CACHE_RESIDENT) {
+        list = &b->warm;
+        b->warm_count++;
+    } else {
         madvise(usable, st->size - st->guard - page, MADV_DONTNEED);
-    b->cached++;
+        list = &b->cold;
+    }
     node = (struct rt_stack *)(st->base + st->size - sizeof(*node));
     *node = *st;
-    node->next = b->free;
-    b->free = node;
+    node->next = *list;
+    *list = node;
 }

@@ -98,7 +98,9 @@ static bool cancel_due(const struct shim_thread *t)
     return t->cancel_pending && !t->cancel_disabled && !t->exiting;
 }
 
-void shim_testcancel(void)
+bool shim_cancel_used;
+
+void shim_testcancel_now(void)
 {
     if (cancel_due(shim_thread(gt_self())))
         shim_thread_exit(PTHREAD_CANCELED);
@@ -127,6 +129,7 @@ SHIM_EXPORT int pthread_cancel(pthread_t thread)
     if (gt_finished(g))
         return 0;                   /* as glibc: nothing left to cancel */
     t = shim_thread(g);
+    __atomic_store_n(&shim_cancel_used, true, __ATOMIC_RELAXED);
     t->cancel_pending = true;
     if (cancel_due(t)) {
         gt_set_interrupt(g, true);

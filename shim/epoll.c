@@ -46,6 +46,10 @@ static int epoll_fd(int epfd, struct epoll_event *ev, int max, uint64_t deadline
     do {
         if ((err = shim_fds_wait(&set, deadline, mask)) == ECANCELED)
             shim_testcancel();
+        if (err == EINTR) {
+            errno = EINTR;
+            return -1;
+        }
         if (!set.reqs[0].events)    /* closed under us: the wait timed out */
             break;
         r = epoll_try(epfd, ev, max, mask);

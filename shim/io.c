@@ -22,7 +22,7 @@
 #include <sys/uio.h>
 
 #include "io_int.h"
-#include "thread_int.h"
+#include "signal_int.h"
 
 struct fdw_info *shim_blocking_fd(int fd)
 {
@@ -39,19 +39,23 @@ bool shim_fd_ready(int fd, short events)
 }
 
 /* Park on fd's readiness, or with `pause`, for one pause of a polling loop
- * (*pause grows on each). */
+ * (*pause grows on each). A signal ends the wait with EINTR, or has the
+ * call go on after a handler with SA_RESTART unless the socket has a
+ * timeout (signal(7)). */
 static int wait_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline, bool cancel_point,
                    uint64_t *pause)
 {
     uint64_t timeo = events == FDW_READ ? fi->rcvtimeo : fi->sndtimeo;
-    bool was = false;
+    bool was = false, sw;
     int err;
 
     if (!*deadline && timeo)
         *deadline = rt_deadline_after(timeo);
     if (cancel_point)
         was = shim_cancel_point_begin();
+    sw = shim_sig_wait_begin();
     err = pause ? shim_backoff(pause, *deadline) : fdw_wait(fd, events, *deadline);
+    err = shim_sig_wait_end(sw, err, !timeo);
     if (cancel_point)
         shim_cancel_point_end(was, err);
     if (err) {

@@ -95,13 +95,24 @@ static bool destructor_round(struct shim_thread *t)
     return ran;
 }
 
+static bool has_slots(const struct shim_thread *t)
+{
+    for (int b = 0; b < KEY_BLOCKS; b++)
+        if (t->keys[b])
+            return true;
+    return false;
+}
+
 /* As glibc: up to PTHREAD_DESTRUCTOR_ITERATIONS rounds while destructors set
- * new values, then the slots go. */
+ * new values, then the slots go. Most threads never set a value: they leave
+ * at the first look, as glibc's do (its specific_used flag). */
 void shim_key_run_destructors(void)
 {
     struct shim_thread *t = shim_thread(gt_self());
     int round = 0;
 
+    if (!has_slots(t))
+        return;
     while (round++ < PTHREAD_DESTRUCTOR_ITERATIONS && destructor_round(t))
         ;
     for (int b = 0; b < KEY_BLOCKS; b++) {

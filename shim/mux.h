@@ -25,7 +25,8 @@ void shim_fds_add(struct shim_fds *s, int fd, int events);
 void shim_fds_free(struct shim_fds *s);
 
 /* Park until one of the fds may be ready (0) or the deadline (0 = none)
- * passes (ETIMEDOUT); ENOMEM. With `mask`, that signal mask is the thread's
+ * passes (ETIMEDOUT); EINTR when a signal handler ran for the thread
+ * meanwhile (a multiplexer is never restarted); ENOMEM. With `mask`, that signal mask is the thread's
  * for the duration of the wait, as the kernel applies pselect's.
  *
  * A cancellation point: ECANCELED when the thread is cancelled meanwhile.

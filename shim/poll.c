@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "mux.h"
-#include "thread_int.h"
+#include "signal_int.h"
 
 #define NS_PER_MS 1000000u
 #define NS_PER_S 1000000000u
@@ -64,17 +64,25 @@ static void drop_closed(struct shim_fds *s)
 
 /* Not shim_cancel_point_begin/end: they would end the thread at once, and
  * the caller may hold memory. An interruptible wait reports a cancellation
- * (one already due included) as ECANCELED, and the caller acts on it. */
+ * (one already due included) as ECANCELED, and the caller acts on it. A
+ * signal always ends the wait (signal(7): never restarted), its handler
+ * running under the call's mask. */
 int shim_fds_wait(struct shim_fds *s, uint64_t deadline, const sigset_t *mask)
 {
+    struct shim_thread *t = shim_thread(gt_self());
     uint64_t own = gt_sigmask(gt_self());
-    bool was = gt_interruptible(true);
-    int err;
+    bool was = gt_interruptible(true), sw = shim_sig_wait_begin();
+    unsigned handled = t->sig_handled;
+    int err = EINTR;
 
+    /* A signal the mask lets through, come since the first answer, is
+     * handled as it is set: the call is interrupted. */
     if (mask)
         gt_set_sigmask(wait_mask(mask));
-    while ((err = fdw_wait_many(s->reqs, s->n, deadline)) == EBADF)
-        drop_closed(s);
+    if (t->sig_handled == handled)
+        while ((err = fdw_wait_many(s->reqs, s->n, deadline)) == EBADF)
+            drop_closed(s);
+    err = shim_sig_wait_end(sw, err, false);
     if (mask)
         gt_set_sigmask(own);
     gt_interruptible(was);
@@ -141,8 +149,8 @@ static int poll_fds(struct pollfd *fds, nfds_t n, uint64_t deadline, const sigse
     }
     if (err == ECANCELED)
         shim_testcancel();
-    if (err == ENOMEM) {
-        errno = ENOMEM;
+    if (err == ENOMEM || err == EINTR) {
+        errno = err;
         return -1;
     }
     return (int)shim_keep_errno(r, saved);

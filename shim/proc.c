@@ -37,7 +37,7 @@
 #include <sys/syscall.h>
 
 #include "proc_int.h"
-#include "thread_int.h"
+#include "signal_int.h"
 
 /* Options under which more than an exit ends the wait: stops and
  * continuations, and the ptrace stops tracers wait for with __WALL, __WCLONE. */
@@ -49,6 +49,8 @@ void shim_fork_child(void)
 
     if (rt_green() && (err = rt_fork_child()))
         fprintf(stderr, "greenrun: fork child runs without greenrun: %s\n", strerror(err));
+    if (rt_green())
+        shim_signal_fork_child();
 }
 
 /* One wait call: wait4's arguments (waitpid, wait, wait3 are wait4), or
@@ -114,7 +116,7 @@ static pid_t wait_child(const struct wait_call *c)
 {
     int saved = errno, fd, err;
     uint64_t pause = 0;
-    bool ours, was;
+    bool ours, was, sw;
     pid_t r;
 
     shim_testcancel();
@@ -123,12 +125,20 @@ static pid_t wait_child(const struct wait_call *c)
     fd = exit_fd(c, &ours);
     do {
         was = shim_cancel_point_begin();
+        sw = shim_sig_wait_begin();
         err = fd >= 0 ? fdw_wait(fd, FDW_READ, 0) : shim_backoff(&pause, 0);
         /* EBADF: the program closed the number under us (closefrom, say):
          * it may name something else by now, so it is not ours to close. */
         if (err == ECANCELED || err == EBADF)
             fd = drop_exit_fd(fd, ours && err == ECANCELED);
+        /* A signal ends the wait, unless its handler had SA_RESTART. */
+        err = shim_sig_wait_end(sw, err, true);
         shim_cancel_point_end(was, err);
+        if (err == EINTR) {
+            drop_exit_fd(fd, ours);
+            errno = EINTR;
+            return -1;
+        }
     } while ((r = try_wait(c)) == 0);
     drop_exit_fd(fd, ours);
     return (pid_t)shim_keep_errno(r, saved);

@@ -130,7 +130,7 @@ static int select_waits(struct shim_fds *s, const struct sel *c)
 }
 
 /* Answer, and while nothing is ready and time is left, wait and answer
- * again. *err: ENOMEM or ECANCELED when the waiting failed. */
+ * again. *err: ENOMEM, ECANCELED or EINTR when the waiting failed. */
 static int select_loop(struct sel *c, uint64_t deadline, const sigset_t *mask, int *err)
 {
     struct shim_fds set;
@@ -172,8 +172,8 @@ static int select_fds(int nfds, fd_set *sets[3], uint64_t deadline, const sigset
         free(buf);
     if (err == ECANCELED)
         shim_testcancel();
-    if (err == ENOMEM) {
-        errno = ENOMEM;
+    if (err == ENOMEM || err == EINTR) {
+        errno = err;
         return -1;
     }
     return (int)shim_keep_errno(r, saved);

@@ -36,7 +36,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "thread_int.h"
+#include "signal_int.h"
 
 struct green_sem {
     unsigned value;
@@ -118,12 +118,20 @@ static int shared_block(sem_t *s, uint64_t deadline)
     return 0;
 }
 
-/* No token was there: wait for one. A cancellation point. */
+/* No token was there: wait for one. A cancellation point. A signal ends
+ * the wait, which goes on after a handler with SA_RESTART when it has no
+ * timeout: glibc waits on a futex, and that is what the kernel does. */
 static int wait_token(sem_t *s, uint64_t deadline)
 {
-    bool was = shim_cancel_point_begin();
-    int err = sem_is_green(s) ? green_block(green(s), deadline) : shared_block(s, deadline);
+    bool was = shim_cancel_point_begin(), sw, restart;
+    int err;
 
+    do {
+        sw = shim_sig_wait_begin();
+        err = sem_is_green(s) ? green_block(green(s), deadline) : shared_block(s, deadline);
+        restart = err == EINTR;
+        err = shim_sig_wait_end(sw, err, !deadline);
+    } while (restart && !err && !take_token(s));
     shim_cancel_point_end(was, err);
     if (err) {
         errno = err;

@@ -36,6 +36,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
@@ -55,7 +56,7 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
 #define SHIM_REAL_FUNCS(X) \
     SHIM_REAL_THREAD(X) SHIM_REAL_MUTEX(X) SHIM_REAL_SYNC(X) SHIM_REAL_C11(X) \
     SHIM_REAL_TIME(X) SHIM_REAL_FD(X) SHIM_REAL_IO(X) SHIM_REAL_MUX(X) \
-    SHIM_REAL_STDIO(X) SHIM_REAL_PROC(X) SHIM_REAL_DNS(X)
+    SHIM_REAL_STDIO(X) SHIM_REAL_PROC(X) SHIM_REAL_DNS(X) SHIM_REAL_SIGNAL(X)
 
 #define SHIM_REAL_THREAD(X) \
     X(pthread_create) X(pthread_join) X(pthread_tryjoin_np) X(pthread_timedjoin_np) \
@@ -125,7 +126,13 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
     X(getaddrinfo) X(getnameinfo) X(gethostbyname) X(gethostbyname_r) \
     X(gethostbyname2) X(gethostbyname2_r) X(gethostbyaddr) X(gethostbyaddr_r)
 
+#define SHIM_REAL_SIGNAL(X) \
+    X(sigaction) X(sigsuspend) X(sigtimedwait) X(sigwaitinfo) X(sigwait) X(pause) \
+    X(sigpending) X(siglongjmp) X(longjmp) X(_longjmp) X(__longjmp_chk)
+
 int fcntl64(int fd, int cmd, ...);
+/* glibc's fortified longjmp, which its headers do not declare. */
+_Noreturn void __longjmp_chk(struct __jmp_buf_tag env[1], int val);
 
 struct shim_real {
 #define X(name) __typeof__(name) *name;

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "thread_int.h"
+#include "signal_int.h"
 
 /* The stack size the program asked for, or 0 for "the default": glibc
  * reports its default for an attribute that never set one. */
@@ -130,11 +131,17 @@ SHIM_EXPORT int pthread_detach(pthread_t thread)
     return gt_detach((gt_t *)thread);
 }
 
+/* A signal handler runs with the mode off, but on the green thread it
+ * interrupted: that thread is who it is. */
 SHIM_EXPORT pthread_t pthread_self(void)
 {
-    if (!rt_green())
-        return REAL(pthread_self)();
-    return (pthread_t)gt_self();
+    gt_t *g;
+
+    if (rt_green())
+        return (pthread_t)gt_self();
+    if (shim_handler_depth && (g = gt_running()))
+        return (pthread_t)g;
+    return REAL(pthread_self)();
 }
 
 SHIM_EXPORT int pthread_equal(pthread_t a, pthread_t b)

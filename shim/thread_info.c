@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "thread_int.h"
+#include "signal_int.h"
 
 #define TASK_COMM_LEN 16
 
@@ -75,16 +75,6 @@ SHIM_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
     return 0;
 }
 
-#define SIGCANCEL 32                /* glibc's own signals */
-#define SIGSETXID 33
-
-/* What the kernel and glibc never let a thread block. */
-static uint64_t without_unblockable(uint64_t mask)
-{
-    return mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)) |
-                    (1ULL << (SIGCANCEL - 1)) | (1ULL << (SIGSETXID - 1)));
-}
-
 SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     uint64_t mask, cur;
@@ -105,8 +95,10 @@ SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
         sigemptyset(old);
         memcpy(old, &cur, sizeof(cur));
     }
-    if (set)
-        gt_set_sigmask(without_unblockable(mask));
+    if (set) {
+        gt_set_sigmask(shim_blockable(mask));
+        shim_signal_deliver();      /* what was pended on it and is now let through */
+    }
     return 0;
 }
 
@@ -125,32 +117,34 @@ SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
     return 0;
 }
 
-SHIM_EXPORT int pthread_kill(pthread_t thread, int sig)
+/* To itself, the real call on the OS thread: it runs the handler there and
+ * then. To another green thread, pended on it (signal.c): its handler runs
+ * on that thread's stack, and ends its wait, as the kernel would. glibc
+ * refuses its own signals. */
+static int send_signal(gt_t *g, int sig, int code, const union sigval *value)
 {
-    gt_t *g = (gt_t *)thread;
-
-    if (!rt_green())
-        return REAL(pthread_kill)(thread, sig);
-    if (sig < 0 || sig >= NSIG)
+    if (sig < 0 || sig >= NSIG || sig == SHIM_SIGCANCEL || sig == SHIM_SIGSETXID)
         return EINVAL;
     if (sig == 0 || gt_finished(g))
         return 0;
-    /* Delivered to the OS thread: the handler runs on whichever green
-     * thread runs next, not necessarily `thread`. */
-    return REAL(pthread_kill)(REAL(pthread_self)(), sig);
+    if (g == gt_self())
+        return value ? REAL(pthread_sigqueue)(REAL(pthread_self)(), sig, *value)
+                     : REAL(pthread_kill)(REAL(pthread_self)(), sig);
+    return shim_signal_send(g, sig, code, value);
+}
+
+SHIM_EXPORT int pthread_kill(pthread_t thread, int sig)
+{
+    if (!rt_green())
+        return REAL(pthread_kill)(thread, sig);
+    return send_signal((gt_t *)thread, sig, SI_TKILL, NULL);
 }
 
 SHIM_EXPORT int pthread_sigqueue(pthread_t thread, int sig, const union sigval value)
 {
-    gt_t *g = (gt_t *)thread;
-
     if (!rt_green())
         return REAL(pthread_sigqueue)(thread, sig, value);
-    if (sig < 0 || sig >= NSIG)
-        return EINVAL;
-    if (sig == 0 || gt_finished(g))
-        return 0;
-    return REAL(pthread_sigqueue)(REAL(pthread_self)(), sig, value);   /* as pthread_kill */
+    return send_signal((gt_t *)thread, sig, SI_QUEUE, &value);
 }
 
 SHIM_EXPORT int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param)
