@@ -122,11 +122,29 @@ void rt_stack_free(struct rt_stack *st);
 size_t rt_page_size(void);
 
 /* sched.c */
+#define RT_MIN_STACK_SIZE 16384     /* PTHREAD_STACK_MIN */
+
+/* sched.c */
+void rt_resumed(transfer_t t);
+gt_t *rt_pick_next(struct rt_sched *s);
 void rt_runq_push(struct rt_runq *q, gt_t *g);
 gt_t *rt_runq_pop(struct rt_runq *q);
 void rt_switch(gt_t *from, gt_t *to);
 int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj);
 _Noreturn void rt_deadlock(struct rt_sched *s);
+
+/* thread.c */
+void rt_all_link(struct rt_sched *s, gt_t *g);
+void rt_release(gt_t *g);
+
+/* signal.c: the OS thread's mask for the thread switched to; a mask's
+ * signals counted in (dir 1) or out (-1) of the hub's; the OS thread's mask
+ * now; the notify handle set up; the on_signal hook (NULL: none). */
+void rt_switch_sigmask(struct rt_sched *s, gt_t *to);
+void rt_count_mask(struct rt_sched *s, uint64_t mask, int dir);
+uint64_t rt_os_sigmask(void);
+void rt_signal_init(struct rt_sched *s);
+extern void (*rt_on_signal)(void);
 
 /* overflow.c */
 int rt_overflow_report(void);

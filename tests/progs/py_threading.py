@@ -17,7 +17,7 @@ clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME).
 
 Only deterministic observations are printed: results, exception names, and
 for a wait that must time out whether it waited at least its timeout and less
-than 50 ms more, never a time. The main thread prints everything, after the
+than 300 ms more, never a time. The main thread prints everything, after the
 joins or barriers that fix the order of what it reports.
 
 signal.alarm bounds the run: if a wait never returns, SIGALRM (no handler is
@@ -31,7 +31,7 @@ import threading
 import time
 
 TIMEOUT = 0.1  # seconds, every wait that must time out
-SLACK = 0.05  # how late a timed-out wait may return
+SLACK = 0.3  # how late a timed-out wait may return on a busy machine
 
 
 def yes(flag):
