@@ -71,7 +71,7 @@ $(B)/unit/%: tests/unit/%.c $(RT_OBJ) $(FCTX)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -Iruntime -o $@ $< $(RT_OBJ) $(B)/fcontext/*.o \
 	    -lcriterion $(LDLIBS)
 
-$(B)/progs/%: tests/progs/%.c tests/progs/common.h
+$(B)/progs/%: tests/progs/%.c tests/progs/common.h tests/progs/seed.h
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -o $@ $< $(PROG_LIBS)
 

@@ -22,9 +22,7 @@ set -u -o pipefail
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || exit 2
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 CONNS=${1:-${DEMO_CONNECTIONS:-1000}}
 MSGS=${2:-${DEMO_MESSAGES:-100}}

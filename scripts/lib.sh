@@ -7,11 +7,9 @@
 # It starts the echo server and the load generator in the background,
 # samples the server's /proc/PID/status while the load runs, and stops
 # everything it started, by PID, when the caller exits.  Every wait is
-# bounded.  Callers should install the cleanup trap right after sourcing:
+# bounded.  Callers should install the cleanup traps right after sourcing:
 #
-#   trap gr_cleanup EXIT
-#   trap 'exit 130' INT
-#   trap 'exit 143' TERM
+#   gr_traps
 #
 # Functions report through global variables (bash cannot return several
 # values); each function documents the ones it sets.
@@ -59,6 +57,33 @@ gr_cleanup() {
 	done
 	[[ -n $GR_TMP ]] && rm -rf -- "$GR_TMP"
 	GR_TMP=''
+}
+
+# gr_traps: gr_cleanup on exit, and an exit (130, 143) on SIGINT and SIGTERM,
+# so that the EXIT trap runs then too.
+gr_traps() {
+	trap gr_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# gr_wait_exit PID TENTHS: waits up to TENTHS tenths of a second for PID
+# (started here) to exit, and reaps it.  Sets EXIT_RC (its status) and
+# EXIT_TENTHS (the tenths it took); returns 1, both empty, if PID still
+# runs (then the caller stops it: gr_stop_pid).
+gr_wait_exit() {
+	local pid=$1 i
+	EXIT_RC='' EXIT_TENTHS=''
+	for ((i = 0; i <= $2; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			EXIT_RC=$? EXIT_TENTHS=$i
+			gr_forget_pid "$pid"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
 }
 
 # gr_status PID: reads /proc/PID/status.
@@ -175,6 +200,15 @@ gr_max() {
 	local -n ref=$1
 	[[ -n $2 ]] || return 0
 	if [[ -z $ref ]] || (($2 > ref)); then
+		ref=$2
+	fi
+}
+
+# gr_min VAR VALUE: VAR = min(VAR, VALUE), treating empty as unset.
+gr_min() {
+	local -n ref=$1
+	[[ -n $2 ]] || return 0
+	if [[ -z $ref ]] || (($2 < ref)); then
 		ref=$2
 	fi
 }

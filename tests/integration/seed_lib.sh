@@ -2,10 +2,13 @@
 # seed_lib.sh - running the seed's example programs (build/progs/seed_*)
 # and reading what they print, for tests/integration/test_seed_*.sh.
 #
-# Source it after scripts/lib.sh and tap.sh, and call gr_tmpdir before run.
-# The programs print the seed's lines, "time: NAME SECONDS" lines (measured
-# durations) and "os-threads: N" (the Threads: count of /proc/self/status
-# they read while their threads wait).
+# Source it in place of tap.sh (it sources tap.sh, and so scripts/lib.sh),
+# and call gr_tmpdir before run. The programs print the seed's lines,
+# "time: NAME SECONDS" lines (measured durations) and "os-threads: N" (the
+# Threads: count of /proc/self/status they read while their threads wait).
+
+# shellcheck source=tests/integration/tap.sh
+. "$ROOT/tests/integration/tap.sh"
 
 PROGS=$ROOT/build/progs
 GREENRUN=$ROOT/scripts/greenrun

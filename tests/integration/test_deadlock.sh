@@ -19,39 +19,30 @@ ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
 GREENRUN=$ROOT/scripts/greenrun
 PROG=$ROOT/build/progs/deadlock
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-deadlock.XXXXXX") || exit 2
-trap 'rm -rf -- "$TMP"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
+gr_traps
+gr_tmpdir || exit 2
 
 # at_least N PATTERN FILE: PATTERN matches at least N lines of FILE.
 at_least() { (($(grep -c -- "$2" "$3") >= $1)); }
 
 main() {
-	local f rc
-	for f in "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	local rc
+	tap_require "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"
 	# stdout goes to a file: fully buffered, so only a flush at the report
 	# gets the program's first line out.
-	timeout -k 5 20 "$GREENRUN" "$PROG" </dev/null >"$TMP/out" 2>"$TMP/err"
+	timeout -k 5 20 "$GREENRUN" "$PROG" </dev/null >"$GR_TMP/out" 2>"$GR_TMP/err"
 	rc=$?
 	check "deadlock: exit status 3 under greenrun (got $rc)" eq "$rc" 3
-	check "deadlock: stderr says deadlock" grep -q deadlock "$TMP/err"
-	check "deadlock: stderr names both threads' mutex waits" at_least 2 mutex "$TMP/err"
-	check "deadlock: stderr names main's wait in pthread_join" grep -q join "$TMP/err"
+	check "deadlock: stderr says deadlock" grep -q deadlock "$GR_TMP/err"
+	check "deadlock: stderr names both threads' mutex waits" at_least 2 mutex "$GR_TMP/err"
+	check "deadlock: stderr names main's wait in pthread_join" grep -q join "$GR_TMP/err"
 	check "deadlock: stdout written before the report is not lost" \
-		grep -q '^starting two threads' "$TMP/out"
+		grep -q '^starting two threads' "$GR_TMP/out"
 	if ((TAP_FAILED)); then
-		sed 's/^/# stderr: /' "$TMP/err" | head -20
-		sed 's/^/# stdout: /' "$TMP/out" | head -5
+		sed 's/^/# stderr: /' "$GR_TMP/err" | head -20
+		sed 's/^/# stdout: /' "$GR_TMP/out" | head -5
 	fi
 	tap_end
 }

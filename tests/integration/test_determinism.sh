@@ -24,19 +24,16 @@ PROG=$ROOT/build/progs/race_log
 RUNS=20
 TIMEOUT=20                      # seconds per run
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-determinism.XXXXXX") || exit 2
-trap 'rm -rf -- "$TMP"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
+gr_traps
+gr_tmpdir || exit 2
 
 # runs MODE CMD...: runs CMD RUNS times; sets BAD (runs that did not exit 0
 # with a complete log), HASHES (distinct hashes), SWITCHES (distinct
 # switch counts, space-separated).
 runs() {
-	local mode=$1 i rc out=$TMP/$1
+	local mode=$1 i rc out=$GR_TMP/$1
 	shift
 	BAD=0
 	: >"$out.all"
@@ -59,14 +56,7 @@ runs() {
 }
 
 main() {
-	local f
-	for f in "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"
 	runs native "$PROG"
 	check "race_log natively: $RUNS runs exit 0 with a complete log ($BAD did not)" eq "$BAD" 0
 	check "race_log natively: more than 1 distinct hash in $RUNS runs (got $HASHES)" gt "$HASHES" 1

@@ -179,13 +179,7 @@ check_hold() {
 
 main() {
 	local f progs=()
-	for f in "$GREENRUN" "$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$GREENRUN" "$ROOT/build/libgreenrun.so"
 	for f in "$PROGS"/diff_*; do
 		[[ -f $f && -x $f ]] && progs+=("$f")
 	done

@@ -90,15 +90,7 @@ test_native() {
 }
 
 main() {
-	local f
-	for f in "$SERVER" "$LOADGEN" "$ROOT/scripts/greenrun" \
-		"$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$SERVER" "$LOADGEN" "$ROOT/scripts/greenrun" "$ROOT/build/libgreenrun.so"
 	test_greenrun
 	test_native
 	tap_end

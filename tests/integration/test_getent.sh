@@ -26,13 +26,10 @@ ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
 GREENRUN=$ROOT/scripts/greenrun
 TIMEOUT=20                          # seconds per run
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-getent.XXXXXX") || exit 2
-trap 'rm -rf -- "$TMP"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
+gr_traps
+gr_tmpdir || exit 2
 
 # run OUTPREFIX CMD...: stdout, stderr and exit status of CMD, bounded.
 run() {
@@ -43,7 +40,7 @@ run() {
 }
 
 same() {
-	local name=$1 n=$TMP/$2.native g=$TMP/$2.greenrun
+	local name=$1 n=$GR_TMP/$2.native g=$GR_TMP/$2.greenrun
 	shift 2
 	run "$n" getent "$@"
 	run "$g" "$GREENRUN" getent "$@"
@@ -73,8 +70,8 @@ pool_used() {
 		skip "the lookup runs on the thread pool (strace not installed)"
 		return
 	fi
-	native=$(threads_created "$TMP/st.native" getent ahosts localhost)
-	greenrun=$(threads_created "$TMP/st.greenrun" "$GREENRUN" getent ahosts localhost)
+	native=$(threads_created "$GR_TMP/st.native" getent ahosts localhost)
+	greenrun=$(threads_created "$GR_TMP/st.greenrun" "$GREENRUN" getent ahosts localhost)
 	if [[ -z $native || -z $greenrun ]]; then
 		skip "the lookup runs on the thread pool (strace cannot trace here)"
 		return
@@ -87,11 +84,7 @@ pool_used() {
 }
 
 main() {
-	if [[ ! -e $ROOT/build/libgreenrun.so ]]; then
-		echo "not ok - build/libgreenrun.so exists (run make first)"
-		echo "1..1"
-		exit 1
-	fi
+	tap_require "$ROOT/build/libgreenrun.so"
 	if ! command -v getent >/dev/null; then
 		echo "not ok - getent installed (libc-bin)"
 		echo "1..1"

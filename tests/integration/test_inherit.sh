@@ -30,13 +30,10 @@ PY=/usr/bin/python3                 # Debian's: not a wrapper script that execs 
 CC=${CC:-gcc}
 LIMIT=30                            # seconds per run
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/greenrun-inherit.XXXXXX") || exit 2
-trap 'rm -rf -- "$TMP"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
+gr_traps
+gr_tmpdir || exit 2
 
 # check_run DESC CMD...: check, and when it fails, what the last run() gave.
 check_run() {
@@ -44,23 +41,23 @@ check_run() {
 	check "$@"
 	((TAP_FAILED > before)) || return 0
 	echo "#   status: $RC"
-	sed 's/^/#   stdout: /' "$TMP/out"
-	sed 's/^/#   stderr: /' "$TMP/err"
+	sed 's/^/#   stdout: /' "$GR_TMP/out"
+	sed 's/^/#   stderr: /' "$GR_TMP/err"
 }
 
-# run CMD...: stdout in $TMP/out and OUT, stderr in $TMP/err, status in RC.
+# run CMD...: stdout in $GR_TMP/out and OUT, stderr in $GR_TMP/err, status in RC.
 run() {
-	timeout -k 5 "$LIMIT" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+	timeout -k 5 "$LIMIT" "$@" </dev/null >"$GR_TMP/out" 2>"$GR_TMP/err"
 	RC=$?
-	OUT=$(cat "$TMP/out")
+	OUT=$(cat "$GR_TMP/out")
 }
 
 out_is() { [[ $OUT == "$1" ]]; }
 out_has() { [[ $OUT == *"$1"* ]]; }
 out_lacks() { [[ $OUT != *"$1"* ]]; }
-no_stderr() { [[ ! -s $TMP/err ]]; }
+no_stderr() { [[ ! -s $GR_TMP/err ]]; }
 one_error_line() {
-	[[ $RC == 2 && -z $OUT && $(wc -l <"$TMP/err") == 1 && $(cat "$TMP/err") == "$1" ]]
+	[[ $RC == 2 && -z $OUT && $(wc -l <"$GR_TMP/err") == 1 && $(cat "$GR_TMP/err") == "$1" ]]
 }
 
 # What a shell under greenrun and its child see: LD_PRELOAD in the shell,
@@ -77,9 +74,9 @@ inherited() {
 }
 
 not_inherited() {
-	local empty=$TMP/empty.so
-	echo 'int greenrun_test_empty;' >"$TMP/empty.c"
-	"$CC" -shared -fPIC -o "$empty" "$TMP/empty.c" || return
+	local empty=$GR_TMP/empty.so
+	echo 'int greenrun_test_empty;' >"$GR_TMP/empty.c"
+	"$CC" -shared -fPIC -o "$empty" "$GR_TMP/empty.c" || return
 
 	GREENRUN_INHERIT=0 run "$GREENRUN" sh -c "$SEE"
 	check_run "GREENRUN_INHERIT=0: the shell still runs under greenrun" out_lacks "shell maps it: 0"
@@ -153,11 +150,7 @@ pipelines() {
 }
 
 main() {
-	if [[ ! -x $GREENRUN || ! -f $SO ]]; then
-		echo "not ok - $SO exists (run make first)"
-		echo "1..1"
-		exit 1
-	fi
+	tap_require "$GREENRUN" "$SO"
 	inherited
 	not_inherited
 	bad_values

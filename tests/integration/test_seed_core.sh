@@ -31,15 +31,9 @@
 set -u -o pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
-# shellcheck source=tests/integration/tap.sh
-. "$ROOT/tests/integration/tap.sh"
 # shellcheck source=tests/integration/seed_lib.sh
 . "$ROOT/tests/integration/seed_lib.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 ex01_sync() {
 	local expected i matched=0
@@ -195,14 +189,7 @@ ex10_monkey() {
 }
 
 main() {
-	local f
-	for f in "$GREENRUN" "$ROOT/build/libgreenrun.so" "$PROGS"/seed_0{1..7}_* "$PROGS"/seed_09_* "$PROGS"/seed_10_*; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$GREENRUN" "$ROOT/build/libgreenrun.so" "$PROGS"/seed_0{1..7}_* "$PROGS"/seed_09_* "$PROGS"/seed_10_*
 	gr_tmpdir || exit 2
 	ex01_sync
 	ex02_select

@@ -29,15 +29,9 @@
 set -u -o pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
-# shellcheck source=tests/integration/tap.sh
-. "$ROOT/tests/integration/tap.sh"
 # shellcheck source=tests/integration/seed_lib.sh
 . "$ROOT/tests/integration/seed_lib.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 # same_set_of LABEL REGEX EXPECTED: the run's lines matching REGEX are
 # EXPECTED's, in any order.
@@ -233,14 +227,7 @@ both actors stopped"
 }
 
 main() {
-	local f
-	for f in "$GREENRUN" "$ROOT/build/libgreenrun.so" "$PROGS"/seed_1{1..8}_*; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$GREENRUN" "$ROOT/build/libgreenrun.so" "$PROGS"/seed_1{1..8}_*
 	gr_tmpdir || exit 2
 	ex11_event
 	ex12_asyncresult

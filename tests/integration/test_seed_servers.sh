@@ -36,13 +36,9 @@
 set -u -o pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 PROGS=$ROOT/build/progs
 GREENRUN=$ROOT/scripts/greenrun
@@ -65,10 +61,8 @@ sample_pids() {
 		((alive)) || break
 		if gr_status "$spid"; then
 			SAMPLES=$((SAMPLES + 1))
+			gr_min min "$ST_THREADS"
 			gr_max max "$ST_THREADS"
-			if [[ -z $min ]] || ((ST_THREADS < min)); then
-				min=$ST_THREADS
-			fi
 		fi
 		if ((SECONDS >= deadline)); then
 			comment "$label: still running after $STEP_LIMIT s, stopping it"
@@ -377,14 +371,7 @@ chat() {
 }
 
 main() {
-	local f
-	for f in seed_server seed_http seed_ws seed_chat; do
-		if [[ ! -x $PROGS/$f ]]; then
-			echo "not ok - $PROGS/$f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$PROGS"/seed_{server,http,ws,chat}
 	gr_tmpdir || exit 2
 	stream_server
 	http_server

@@ -18,13 +18,9 @@
 set -u -o pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 PROG=$ROOT/build/progs/seed_08_shutdown
 GREENRUN=$ROOT/scripts/greenrun
@@ -49,19 +45,9 @@ quit_run() {
 	done
 	if ((STARTED)); then
 		kill -QUIT "$pid"
-		for ((i = 0; i <= QUIT_LIMIT; i++)); do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				EXITED=1 TENTHS=$i
-				break
-			fi
-			sleep 0.1
-		done
+		gr_wait_exit "$pid" "$QUIT_LIMIT" && EXITED=1 RC=$EXIT_RC TENTHS=$EXIT_TENTHS
 	fi
-	if ((EXITED)); then
-		wait "$pid"
-		RC=$?
-		gr_forget_pid "$pid"
-	else
+	if ((!EXITED)); then
 		comment "$label: still running, stopping it"
 		gr_stop_pid "$pid"
 	fi
@@ -72,13 +58,7 @@ quit_run() {
 
 main() {
 	local mode label
-	for label in "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $label ]]; then
-			echo "not ok - $label exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"
 	gr_tmpdir || exit 2
 	for mode in native greenrun; do
 		label="08 shutdown, $mode"

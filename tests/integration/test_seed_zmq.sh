@@ -19,13 +19,9 @@
 set -u -o pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 PROG=$ROOT/build/progs/seed_zmq
 GREENRUN=$ROOT/scripts/greenrun
@@ -47,10 +43,8 @@ run_sampled() {
 	while kill -0 "$pid" 2>/dev/null; do
 		if [[ $(gr_exe "$pid") == "$prog" ]] && gr_status "$pid"; then
 			SAMPLES=$((SAMPLES + 1))
+			gr_min MIN_THREADS "$ST_THREADS"
 			gr_max MAX_THREADS "$ST_THREADS"
-			if [[ -z $MIN_THREADS ]] || ((ST_THREADS < MIN_THREADS)); then
-				MIN_THREADS=$ST_THREADS
-			fi
 		fi
 		if ((SECONDS >= deadline)); then
 			comment "$label: still running after $RUN_LIMIT s, stopping it"
@@ -83,14 +77,7 @@ expected() {
 }
 
 main() {
-	local f
-	for f in "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$PROG" "$GREENRUN" "$ROOT/build/libgreenrun.so"
 	gr_tmpdir || exit 2
 	expected 1 >"$GR_TMP/expected.green"
 	expected 'more than 1' | sort >"$GR_TMP/expected.native"

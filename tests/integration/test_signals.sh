@@ -22,13 +22,9 @@
 set -u -o pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || exit 2
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
 # shellcheck source=tests/integration/tap.sh
 . "$ROOT/tests/integration/tap.sh"
-trap gr_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+gr_traps
 
 GREENRUN=$ROOT/scripts/greenrun
 SERVER=$ROOT/build/progs/sig_server
@@ -81,17 +77,8 @@ server() {
 	gr_status "$SERVER_PID" && threads=$ST_THREADS
 	[[ $mode == greenrun ]] && check "$name: Threads: 1 while serving (got ${threads:-none})" eq "$threads" 1
 	kill -"$sig" "$SERVER_PID"
-	for ((i = 0; i < 30; i++)); do
-		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			exited=1
-			break
-		fi
-		sleep 0.1
-	done
-	if ((exited)); then
-		wait "$SERVER_PID"
-		rc=$?
-		gr_forget_pid "$SERVER_PID"
+	if gr_wait_exit "$SERVER_PID" 30; then
+		exited=1 rc=$EXIT_RC
 	else
 		gr_stop_pid "$SERVER_PID"
 	fi
@@ -156,13 +143,7 @@ EOF
 
 main() {
 	local mode sig
-	for f in "$SERVER" "$GREENRUN" "$ROOT/build/libgreenrun.so"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$SERVER" "$GREENRUN" "$ROOT/build/libgreenrun.so"
 	gr_tmpdir || exit 2
 	for mode in native greenrun; do
 		dash_wait "$mode"

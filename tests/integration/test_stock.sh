@@ -283,14 +283,8 @@ test_python() {
 }
 
 main() {
-	local f start
-	for f in "$GREENRUN" "$ROOT/build/libgreenrun.so" "$PY_PROG"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	local start
+	tap_require "$GREENRUN" "$ROOT/build/libgreenrun.so" "$PY_PROG"
 	have awk || { tap_end; exit 1; }
 	start=$SECONDS
 	generate

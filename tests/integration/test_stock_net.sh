@@ -739,13 +739,7 @@ test_resolve() {
 
 main() {
 	local f
-	for f in "$GREENRUN" "$ROOT/build/libgreenrun.so" "$CLIENT" "$PROG"; do
-		if [[ ! -e $f ]]; then
-			echo "not ok - $f exists (run make first)"
-			echo "1..1"
-			exit 1
-		fi
-	done
+	tap_require "$GREENRUN" "$ROOT/build/libgreenrun.so" "$CLIENT" "$PROG"
 	if [[ ! -x $PY ]]; then
 		check "python3 installed ($PY)" false
 		tap_end

@@ -30,6 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The signal plumbing below (handler, mask, sleep_ms, err_name) is shared
+ * with diff_signal_kill.c but stays here, not in common.h:
+ * their sleeps must go on after a handler runs, where common.h's sleep_ms
+ * (used by many diff programs) returns early, and their handler records where
+ * it ran, which only these two programs look at. */
 static volatile sig_atomic_t hits;
 static volatile uintptr_t ran_at;   /* an address on the handler's stack */
 static sigjmp_buf jump;

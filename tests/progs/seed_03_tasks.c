@@ -25,21 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define NTASKS 10
 
-static int sleep_ms[NTASKS];
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static int task_ms[NTASKS];
 
 static void task(int pid)
 {
-    usleep(sleep_ms[pid] * 1000);
+    usleep(task_ms[pid] * 1000);
     printf("Task %d done\n", pid);
 }
 
@@ -55,7 +49,7 @@ static void draw_sleeps(void)
     int i;
 
     for (i = 0; i < NTASKS; i++)
-        sleep_ms[i] = (rand() % 3) * 100;
+        task_ms[i] = (rand() % 3) * 100;
 }
 
 int main(void)
@@ -70,7 +64,7 @@ int main(void)
     printf("Synchronous:\n");
     draw_sleeps();
     for (ms = 0, i = 1; i < NTASKS; i++)
-        ms += sleep_ms[i];
+        ms += task_ms[i];
     start = now_s();
     for (i = 1; i < NTASKS; i++)
         task(i);
@@ -80,7 +74,7 @@ int main(void)
     printf("Asynchronous:\n");
     draw_sleeps();
     for (ms = 0, i = 0; i < NTASKS; i++)
-        ms = sleep_ms[i] > ms ? sleep_ms[i] : ms;
+        ms = task_ms[i] > ms ? task_ms[i] : ms;
     start = now_s();
     for (i = 0; i < NTASKS; i++)
         if ((err = pthread_create(&t[i], NULL, task_thread, (void *)(long)i))) {

@@ -30,40 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define NFETCH 9
 #define DELAY_MS 200
 
 static struct sockaddr_in server_addr;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int max_os_threads;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "seed_04_fetch: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int os_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
 
 /* Reads until EOF or, with `head_only`, the end of the HTTP head. */
 static size_t read_all(int fd, char *buf, size_t size, int head_only)
@@ -118,35 +92,12 @@ static void *handle(void *arg)
 
 static void *serve(void *arg)
 {
-    int lfd = (int)(long)arg, fd;
-    pthread_attr_t attr;
-    pthread_t t;
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    while ((fd = accept(lfd, NULL, NULL)) >= 0)
-        if ((errno = pthread_create(&t, &attr, handle, (void *)(long)fd)))
-            die("pthread_create");
-    die("accept");
-    return NULL;
+    serve_forever((int)(long)arg, handle);
 }
 
 static void start_server(void)
 {
-    socklen_t len = sizeof server_addr;
-    pthread_t t;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (lfd < 0)
-        die("socket");
-    server_addr.sin_family = AF_INET;
-    server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&server_addr, sizeof server_addr) < 0 ||
-        listen(lfd, 64) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&server_addr, &len) < 0)
-        die("listen");
-    if ((errno = pthread_create(&t, NULL, serve, (void *)(long)lfd)))
-        die("pthread_create");
+    spawn(serve, (void *)(long)listen_loopback(0, &server_addr));
 }
 
 /* ---- the client ---- */
@@ -196,8 +147,7 @@ int main(void)
     max_os_threads = 0;
     start = now_s();
     for (i = 1; i <= NFETCH; i++)
-        if ((errno = pthread_create(&t[i], NULL, fetch_thread, (void *)(long)i)))
-            die("pthread_create");
+        t[i] = spawn(fetch_thread, (void *)(long)i);
     for (i = 1; i <= NFETCH; i++)
         pthread_join(t[i], NULL);
     printf("time: async %.3f\n", now_s() - start);

@@ -24,23 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    int err = pthread_create(t, NULL, fn, arg);
-
-    if (err) {
-        fprintf(stderr, "pthread_create: %s\n", strerror(err));
-        exit(1);
-    }
-}
+#include "seed.h"
 
 /* foo(message, n): each thread is passed its arguments at creation. */
 struct foo_args {
@@ -81,7 +65,7 @@ static void *my_thread_main(void *arg)
 
 static void my_thread_start(struct my_thread *self)
 {
-    spawn(&self->thread, my_thread_main, self);
+    self->thread = spawn(my_thread_main, self);
 }
 
 static void my_thread_join(struct my_thread *self)
@@ -105,9 +89,9 @@ int main(void)
 
     alarm(20);
     start = now_s();
-    spawn(&thread1, foo, &hello);
-    spawn(&thread2, foo, &alive);
-    spawn(&thread3, plus_one, (void *)2L);
+    thread1 = spawn(foo, &hello);
+    thread2 = spawn(foo, &alive);
+    thread3 = spawn(plus_one, (void *)2L);
     pthread_join(thread1, NULL);        /* gevent.joinall(threads) */
     pthread_join(thread2, NULL);
     pthread_join(thread3, &value);

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define TIMEOUT_MS 100
 #define WAIT_MS 200
 
@@ -34,26 +36,6 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int done1;
 static int pipe2_fds[2];
 static sem_t sem3;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The realtime deadline TIMEOUT_MS from now (cond and sem waits take one). */
-static struct timespec deadline(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += TIMEOUT_MS * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    return ts;
-}
 
 static void *wait1(void *arg)
 {
@@ -83,18 +65,6 @@ static void *wait3(void *arg)
     return NULL;
 }
 
-static pthread_t spawn(void *(*fn)(void *))
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, NULL);
-
-    if (err) {
-        fprintf(stderr, "pthread_create: %s\n", strerror(err));
-        exit(1);
-    }
-    return t;
-}
-
 static void report(int n, int timed_out, double start)
 {
     printf(timed_out ? "Thread %d timed out\n" : "Thread %d did NOT time out\n", n);
@@ -117,8 +87,8 @@ int main(void)
 
     /* thread1.join(timeout=timer) */
     start = now_s();
-    t[0] = spawn(wait1);
-    ts = deadline();
+    t[0] = spawn(wait1, NULL);
+    ts = abs_in(CLOCK_REALTIME, TIMEOUT_MS);   /* cond and sem waits take a deadline */
     pthread_mutex_lock(&lock);
     err = 0;
     while (!done1 && err != ETIMEDOUT)
@@ -128,7 +98,7 @@ int main(void)
 
     /* thread2.get(timeout=timer) */
     start = now_s();
-    t[1] = spawn(wait2);
+    t[1] = spawn(wait2, NULL);
     pfd.fd = pipe2_fds[0];
     pfd.events = POLLIN;
     r = poll(&pfd, 1, TIMEOUT_MS);
@@ -136,8 +106,8 @@ int main(void)
 
     /* gevent.with_timeout(1, wait) */
     start = now_s();
-    t[2] = spawn(wait3);
-    ts = deadline();
+    t[2] = spawn(wait3, NULL);
+    ts = abs_in(CLOCK_REALTIME, TIMEOUT_MS);
     while ((r = sem_timedwait(&sem3, &ts)) < 0 && errno == EINTR)
         ;
     report(3, r < 0 && errno == ETIMEDOUT, start);

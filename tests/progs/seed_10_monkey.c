@@ -30,31 +30,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define TICK_US 20000
 
 static int sv[2];
-static volatile int ticks;      /* written by B only; A reads it after a wake-up */
+static volatile int b_ticks;    /* written by B only; A reads it after a wake-up */
 static int os_threads_seen;
-
-static void die(const char *what, int err)
-{
-    fprintf(stderr, "seed_10_monkey: %s: %s\n", what, strerror(err));
-    exit(1);
-}
-
-static int os_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
 
 static void show(const char *name, void *linked, void *libc)
 {
@@ -78,26 +60,26 @@ static void *thread_a(void *arg)
     FD_ZERO(&rd);
     FD_SET(sv[0], &rd);
     if (select(sv[0] + 1, &rd, NULL, NULL, NULL) != 1)
-        die("select", errno);
-    printf("select returned after %d ticks of the other thread\n", ticks);
+        die("select");
+    printf("select returned after %d ticks of the other thread\n", b_ticks);
     if (recv(sv[0], &c, 1, 0) != 1)             /* the byte select saw */
-        die("recv", errno);
+        die("recv");
     if (recv(sv[0], &c, 1, 0) != 1)             /* blocks until the next one */
-        die("recv", errno);
-    printf("recv returned after %d ticks of the other thread\n", ticks);
+        die("recv");
+    printf("recv returned after %d ticks of the other thread\n", b_ticks);
     return NULL;
 }
 
 static void *thread_b(void *arg)
 {
     (void)arg;
-    while (ticks < 10) {
+    while (b_ticks < 10) {
         usleep(TICK_US);
-        ticks++;
-        if (ticks == 3)
+        b_ticks++;
+        if (b_ticks == 3)
             os_threads_seen = os_threads();
-        if ((ticks == 5 || ticks == 10) && send(sv[1], "x", 1, 0) != 1)
-            die("send", errno);
+        if ((b_ticks == 5 || b_ticks == 10) && send(sv[1], "x", 1, 0) != 1)
+            die("send");
     }
     return NULL;
 }
@@ -117,10 +99,10 @@ int main(void)
     show("select", (void *)&select, dlsym(libc, "select"));
 
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-        die("socketpair", errno);
+        die("socketpair");
     if ((err = pthread_create(&a, NULL, thread_a, NULL)) ||
         (err = pthread_create(&b, NULL, thread_b, NULL)))
-        die("pthread_create", err);
+        die_err("pthread_create", err);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     printf("os-threads: %d\n", os_threads_seen);

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define NWAITERS 5
 
 struct event {
@@ -34,14 +36,6 @@ struct event {
 static struct event evt = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 static double start, set_at, released[NWAITERS];
 static int nreleased;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void event_set(struct event *e)
 {

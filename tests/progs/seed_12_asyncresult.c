@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 struct async_result {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -25,14 +27,6 @@ struct async_result {
 
 static struct async_result a = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
 static double start;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void result_set(struct async_result *r, const char *value)
 {

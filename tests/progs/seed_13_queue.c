@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define CAPACITY 32
 #define GET_TIMEOUT_MS 100
 
@@ -42,14 +44,6 @@ struct queue {
 };
 
 static struct queue tasks;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void queue_init(struct queue *q, int maxsize)
 {
@@ -104,18 +98,6 @@ static int queue_get(struct queue *q, int *item, int timeout_ms)
     }
     pthread_mutex_unlock(&q->lock);
     return err;
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    int err = pthread_create(&t, NULL, fn, arg);
-
-    if (err) {
-        fprintf(stderr, "pthread_create: %s\n", strerror(err));
-        exit(1);
-    }
-    return t;
 }
 
 /* ---- first version: unbounded queue, filled before the workers start ---- */

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define MAX_MEMBERS 8
 
 struct group {
@@ -51,14 +53,6 @@ struct member {
 };
 
 static struct group *current;   /* the group hello_from reports on */
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void group_init(struct group *g, int limit)
 {

@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define MAX_USERS 64
 #define MAX_MESSAGES 1024
 #define BACKLOG 25
@@ -290,19 +292,6 @@ static void room_page(char *buf, size_t size, struct room *r, const char *uid)
 
 /* ---- HTTP ---- */
 
-static int send_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-        if (n < 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int respond(int fd, const char *status, const char *type, const char *body)
 {
     char head[256];
@@ -433,36 +422,5 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in addr = { .sin_family = AF_INET };
-    socklen_t len = sizeof(addr);
-    pthread_attr_t attr;
-    int one = 1;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
-    addr.sin_port = htons((uint16_t)(argc > 1 ? atoi(argv[1]) : 0));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(lfd, 1024) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &len) != 0) {
-        perror("seed_chat: listening socket");
-        return 1;
-    }
-    printf("listening on %d\n", ntohs(addr.sin_port));
-    fflush(stdout);
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (;;) {
-        pthread_t t;
-        int fd = accept(lfd, NULL, NULL);
-
-        if (fd < 0) {
-            perror("seed_chat: accept");
-            continue;
-        }
-        if (pthread_create(&t, &attr, connection, (void *)(intptr_t)fd) != 0) {
-            fprintf(stderr, "seed_chat: pthread_create failed\n");
-            close(fd);
-        }
-    }
+    serve_forever(listen_from_args(argc, argv), connection);
 }

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define PRODUCE_EVERY_US (100 * 1000)
 #define POLL_TIMEOUT_NS (500 * 1000 * 1000L)
 #define STREAM_PAUSE_US (300 * 1000)
@@ -102,19 +104,6 @@ static struct item *data_source_get(void)
 }
 
 /* ---- HTTP ---- */
-
-static int send_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-        if (n < 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int respond(int fd, const char *status, const char *type, const char *body,
                    int keep_alive)
@@ -242,40 +231,9 @@ static void *connection(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in addr = { .sin_family = AF_INET };
-    socklen_t len = sizeof(addr);
-    pthread_attr_t attr;
-    pthread_t t;
-    int one = 1;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int lfd = listen_from_args(argc, argv), err;
 
-    addr.sin_port = htons((uint16_t)(argc > 1 ? atoi(argv[1]) : 0));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(lfd, 1024) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &len) != 0) {
-        perror("seed_http: listening socket");
-        return 1;
-    }
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, producer, NULL) != 0) {
-        fprintf(stderr, "seed_http: pthread_create failed\n");
-        return 1;
-    }
-    printf("listening on %d\n", ntohs(addr.sin_port));
-    fflush(stdout);
-
-    for (;;) {
-        int fd = accept(lfd, NULL, NULL);
-
-        if (fd < 0) {
-            perror("seed_http: accept");
-            continue;
-        }
-        if (pthread_create(&t, &attr, connection, (void *)(intptr_t)fd) != 0) {
-            fprintf(stderr, "seed_http: pthread_create failed\n");
-            close(fd);
-        }
-    }
+    if ((err = spawn_detached(producer, NULL)) != 0)
+        die_err("pthread_create", err);
+    serve_forever(lfd, connection);
 }

@@ -24,31 +24,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int send_all(int fd, const char *text)
-{
-    size_t len = strlen(text);
-
-    while (len > 0) {
-        ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
-
-        if (n < 0)
-            return -1;
-        text += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+#include "seed.h"
 
 /* The seed's handle(socket, address). */
 static void *handle(void *arg)
 {
+    static const char hello[] = "Hello from a telnet!\n";
     int fd = (int)(intptr_t)arg;
     char line[16];
 
-    if (send_all(fd, "Hello from a telnet!\n") == 0)
+    if (send_all(fd, hello, sizeof(hello) - 1) == 0)
         for (int i = 0; i < 5; i++) {
-            snprintf(line, sizeof(line), "%d\n", i);
-            if (send_all(fd, line) != 0)
+            int n = snprintf(line, sizeof(line), "%d\n", i);
+
+            if (send_all(fd, line, (size_t)n) != 0)
                 break;
         }
     close(fd);
@@ -57,36 +46,5 @@ static void *handle(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in addr = { .sin_family = AF_INET };
-    socklen_t len = sizeof(addr);
-    pthread_attr_t attr;
-    int one = 1;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
-    addr.sin_port = htons((uint16_t)(argc > 1 ? atoi(argv[1]) : 0));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(lfd, 1024) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &len) != 0) {
-        perror("seed_server: listening socket");
-        return 1;
-    }
-    printf("listening on %d\n", ntohs(addr.sin_port));
-    fflush(stdout);
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (;;) {
-        pthread_t t;
-        int fd = accept(lfd, NULL, NULL);
-
-        if (fd < 0) {
-            perror("seed_server: accept");
-            continue;
-        }
-        if (pthread_create(&t, &attr, handle, (void *)(intptr_t)fd) != 0) {
-            fprintf(stderr, "seed_server: pthread_create failed\n");
-            close(fd);
-        }
-    }
+    serve_forever(listen_from_args(argc, argv), handle);
 }

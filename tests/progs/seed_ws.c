@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seed.h"
+
 #define PUSH_EVERY_MS 500
 
 /* ---- SHA-1 (FIPS 180-4) and base64 (RFC 4648), for the handshake ---- */
@@ -122,21 +124,6 @@ static const char page[] =
     "<div id=\"conn_status\">Not Connected</div>\n"
     "<div id=\"placeholder\" style=\"width:600px;height:300px;\"></div>\n"
     "</body></html>\n";
-
-static int send_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* An unmasked frame from the server, FIN set, payload under 126 bytes. */
 static int send_frame(int fd, int opcode, const void *payload, size_t len)
@@ -242,36 +229,5 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in addr = { .sin_family = AF_INET };
-    socklen_t len = sizeof(addr);
-    pthread_attr_t attr;
-    int one = 1;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
-    addr.sin_port = htons((uint16_t)(argc > 1 ? atoi(argv[1]) : 0));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(lfd, 1024) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &len) != 0) {
-        perror("seed_ws: listening socket");
-        return 1;
-    }
-    printf("listening on %d\n", ntohs(addr.sin_port));
-    fflush(stdout);
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (;;) {
-        pthread_t t;
-        int fd = accept(lfd, NULL, NULL);
-
-        if (fd < 0) {
-            perror("seed_ws: accept");
-            continue;
-        }
-        if (pthread_create(&t, &attr, connection, (void *)(intptr_t)fd) != 0) {
-            fprintf(stderr, "seed_ws: pthread_create failed\n");
-            close(fd);
-        }
-    }
+    serve_forever(listen_from_args(argc, argv), connection);
 }

@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "seed.h"
+
 #define ROUNDS 9
 
 static void *context;
@@ -35,26 +37,11 @@ static pthread_mutex_t bound_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bound_cond = PTHREAD_COND_INITIALIZER;
 static int bound;
 
-static void die(const char *what)
+/* common.h's die, with libzmq's messages for its own error numbers. */
+static void die_zmq(const char *what)
 {
     fprintf(stderr, "seed_zmq: %s: %s\n", what, zmq_strerror(zmq_errno()));
     exit(1);
-}
-
-/* The Threads: line of /proc/self/status: the process's OS threads. */
-static int os_threads(void)
-{
-    char line[256];
-    int n = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    fclose(f);
-    return n;
 }
 
 static void recv_text(void *sock, char *buf, size_t size)
@@ -62,7 +49,7 @@ static void recv_text(void *sock, char *buf, size_t size)
     int n = zmq_recv(sock, buf, size - 1, 0);
 
     if (n < 0)
-        die("zmq_recv");
+        die_zmq("zmq_recv");
     buf[(size_t)n < size - 1 ? (size_t)n : size - 1] = '\0';
 }
 
@@ -75,9 +62,9 @@ static void *server(void *arg)
 
     (void)arg;
     if (!sock || zmq_bind(sock, "tcp://127.0.0.1:*") != 0)
-        die("server bind");
+        die_zmq("server bind");
     if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
-        die("ZMQ_LAST_ENDPOINT");
+        die_zmq("ZMQ_LAST_ENDPOINT");
     pthread_mutex_lock(&bound_lock);
     bound = 1;
     pthread_cond_signal(&bound_cond);
@@ -85,7 +72,7 @@ static void *server(void *arg)
 
     for (int request = 1; request <= ROUNDS; request++) {
         if (zmq_send(sock, "Hello", 5, 0) != 5)
-            die("server send");
+            die_zmq("server send");
         printf("Switched to Server for %d\n", request);
         fflush(stdout);
         recv_text(sock, reply, sizeof(reply));
@@ -114,7 +101,7 @@ static void *client(void *arg)
         pthread_cond_wait(&bound_cond, &bound_lock);
     pthread_mutex_unlock(&bound_lock);
     if (!sock || zmq_connect(sock, endpoint) != 0)
-        die("client connect");
+        die_zmq("client connect");
 
     for (int request = 1; request <= ROUNDS; request++) {
         recv_text(sock, request_text, sizeof(request_text));
@@ -125,7 +112,7 @@ static void *client(void *arg)
         printf("Switched to Client for %d\n", request);
         fflush(stdout);
         if (zmq_send(sock, "World", 5, 0) != 5)
-            die("client send");
+            die_zmq("client send");
     }
     zmq_close(sock);
     return NULL;
@@ -138,7 +125,7 @@ int main(void)
     alarm(20);
     context = zmq_ctx_new();
     if (!context)
-        die("zmq_ctx_new");
+        die_zmq("zmq_ctx_new");
     if (pthread_create(&publisher, NULL, server, NULL) != 0 ||
         pthread_create(&subscriber, NULL, client, NULL) != 0) {
         fprintf(stderr, "seed_zmq: pthread_create failed\n");
@@ -147,7 +134,7 @@ int main(void)
     pthread_join(publisher, NULL);
     pthread_join(subscriber, NULL);
     if (zmq_ctx_term(context) != 0)
-        die("zmq_ctx_term");
+        die_zmq("zmq_ctx_term");
     printf("%d round trips done\n", ROUNDS);
     return 0;
 }
