@@ -1,47 +1,57 @@
-/* fdnew.c - calls that create fds: socket, socketpair, pipe, pipe2, eventfd,
- * timerfd_create, signalfd, epoll_create, epoll_create1, memfd_create, dup,
- * open, openat, creat (their 64-bit names, and the fortified __open_2 family).
+/* fdnew.c - calls that create fds from kernel objects: socket, socketpair,
+ * pipe, pipe2, eventfd, timerfd_create, signalfd, epoll_create,
+ * epoll_create1, memfd_create, dup, inotify_init, inotify_init1,
+ * fanotify_init, pidfd_open, pidfd_getfd, open_by_handle_at, and the mount
+ * API's fsopen, fsmount, fspick, open_tree. By path: open.c; inside libc
+ * (fopen, opendir, mkstemp, ...): fdlib.c.
  *
  * The kernel hands out the lowest free number, which can be one the fd table
- * still holds an entry for: an fd closed where no wrapper saw it (closedir,
- * fclose inside libc). Every call that creates an fd therefore tells the
- * table, without a syscall of its own: where the call says what the fd is
- * and whether the program asked for O_NONBLOCK (SOCK_NONBLOCK, O_NONBLOCK,
- * EFD_NONBLOCK, TFD_NONBLOCK, SFD_NONBLOCK), the entry is recorded; a
- * duplicate takes its original's entry; a path can name anything, so open
- * only forgets the number, and the next wait on it asks the kernel.
+ * still holds an entry for: an fd closed where no wrapper saw it (inside
+ * libc, or by a library's raw syscall). Every call that creates an fd
+ * therefore tells the table, without a syscall of its own (shim_fd_new: a
+ * lookup when the table knows nothing of the number, which is the rule):
+ * where the call says what the fd is and whether the program asked for
+ * O_NONBLOCK (SOCK_NONBLOCK, O_NONBLOCK, EFD_NONBLOCK, TFD_NONBLOCK,
+ * SFD_NONBLOCK, IN_NONBLOCK, FAN_NONBLOCK, PIDFD_NONBLOCK), the entry is
+ * recorded; a duplicate takes its original's entry; an fd that can be
+ * anything (another process's, one opened by handle, a mount object) only
+ * has its number forgotten, and the next wait on it asks the kernel.
  *
- * open of a FIFO waits for the other end in the kernel: that wait is not
- * cooperative (it blocks every green thread until a peer opens it).
+ * None of these is a cancellation point but open_by_handle_at (glibc).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
 
+#include "fdnew_int.h"
 #include "io_int.h"
 #include "thread_int.h"
 
-/* Record a new fd (-1: the call failed; FDW_UNKNOWN: forget the number),
- * leaving errno as the call left it. */
-static int learn(int fd, enum fdw_kind kind, bool nonblock)
+int shim_fd_new(int fd, enum fdw_kind kind, bool nonblock)
 {
     int saved = errno;
 
-    if (fd < 0)
-        return fd;
-    if (kind == FDW_UNKNOWN)
+    if (fd >= 0 && kind == FDW_UNKNOWN)
         fdw_forget(fd);
-    else
+    else if (fd >= 0)
         fdw_learn(fd, kind, nonblock);
     errno = saved;
     return fd;
 }
 
+void shim_fd_gone(int fd)
+{
+    shim_fd_new(fd, FDW_UNKNOWN, false);
+}
+
 static int learn_pair(int r, const int fds[2], enum fdw_kind kind, bool nonblock)
 {
     if (r == 0) {
-        learn(fds[0], kind, nonblock);
-        learn(fds[1], kind, nonblock);
+        shim_fd_new(fds[0], kind, nonblock);
+        shim_fd_new(fds[1], kind, nonblock);
     }
     return r;
 }
@@ -67,7 +77,7 @@ SHIM_EXPORT int socket(int domain, int type, int proto)
 {
     if (!rt_green())
         return REAL(socket)(domain, type, proto);
-    return learn(REAL(socket)(domain, type, proto), FDW_SOCKET, type & SOCK_NONBLOCK);
+    return shim_fd_new(REAL(socket)(domain, type, proto), FDW_SOCKET, type & SOCK_NONBLOCK);
 }
 
 SHIM_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
@@ -96,14 +106,14 @@ SHIM_EXPORT int eventfd(unsigned init, int flags)
 {
     if (!rt_green())
         return REAL(eventfd)(init, flags);
-    return learn(REAL(eventfd)(init, flags), FDW_NOWAIT, flags & EFD_NONBLOCK);
+    return shim_fd_new(REAL(eventfd)(init, flags), FDW_NOWAIT, flags & EFD_NONBLOCK);
 }
 
 SHIM_EXPORT int timerfd_create(int clock, int flags)
 {
     if (!rt_green())
         return REAL(timerfd_create)(clock, flags);
-    return learn(REAL(timerfd_create)(clock, flags), FDW_NOWAIT, flags & TFD_NONBLOCK);
+    return shim_fd_new(REAL(timerfd_create)(clock, flags), FDW_NOWAIT, flags & TFD_NONBLOCK);
 }
 
 /* Given an fd, signalfd changes its mask and ignores the flags. */
@@ -111,28 +121,28 @@ SHIM_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
     if (!rt_green() || fd != -1)
         return REAL(signalfd)(fd, mask, flags);
-    return learn(REAL(signalfd)(fd, mask, flags), FDW_NOWAIT, flags & SFD_NONBLOCK);
+    return shim_fd_new(REAL(signalfd)(fd, mask, flags), FDW_NOWAIT, flags & SFD_NONBLOCK);
 }
 
 SHIM_EXPORT int epoll_create(int size)
 {
     if (!rt_green())
         return REAL(epoll_create)(size);
-    return learn(REAL(epoll_create)(size), FDW_NOWAIT, false);
+    return shim_fd_new(REAL(epoll_create)(size), FDW_NOWAIT, false);
 }
 
 SHIM_EXPORT int epoll_create1(int flags)
 {
     if (!rt_green())
         return REAL(epoll_create1)(flags);
-    return learn(REAL(epoll_create1)(flags), FDW_NOWAIT, false);
+    return shim_fd_new(REAL(epoll_create1)(flags), FDW_NOWAIT, false);
 }
 
 SHIM_EXPORT int memfd_create(const char *name, unsigned flags)
 {
     if (!rt_green())
         return REAL(memfd_create)(name, flags);
-    return learn(REAL(memfd_create)(name, flags), FDW_PLAIN, false);
+    return shim_fd_new(REAL(memfd_create)(name, flags), FDW_PLAIN, false);
 }
 
 SHIM_EXPORT int dup(int old)
@@ -142,122 +152,73 @@ SHIM_EXPORT int dup(int old)
     return shim_fd_dup(old, REAL(dup)(old));
 }
 
-/* ---- by path: cancellation points, as in glibc ---- */
-
-typedef int open_fn(const char *path, int flags, ...);
-typedef int openat_fn(int dir, const char *path, int flags, ...);
-typedef int creat_fn(const char *path, mode_t mode);
-
-static int do_open(open_fn *real, const char *path, int flags, mode_t mode)
+SHIM_EXPORT int inotify_init(void)
 {
     if (!rt_green())
-        return real(path, flags, mode);
-    shim_testcancel();
-    return learn(real(path, flags, mode), FDW_UNKNOWN, false);
+        return REAL(inotify_init)();
+    return shim_fd_new(REAL(inotify_init)(), FDW_NOWAIT, false);
 }
 
-static int do_openat(openat_fn *real, int dir, const char *path, int flags, mode_t mode)
+SHIM_EXPORT int inotify_init1(int flags)
 {
     if (!rt_green())
-        return real(dir, path, flags, mode);
-    shim_testcancel();
-    return learn(real(dir, path, flags, mode), FDW_UNKNOWN, false);
+        return REAL(inotify_init1)(flags);
+    return shim_fd_new(REAL(inotify_init1)(flags), FDW_NOWAIT, flags & IN_NONBLOCK);
 }
 
-/* The mode argument is there only when the flags ask for one. */
-#define OPEN_MODE(flags, mode) \
-    do { \
-        va_list ap; \
-        if (__OPEN_NEEDS_MODE(flags)) { \
-            va_start(ap, flags); \
-            mode = (mode_t)va_arg(ap, int); \
-            va_end(ap); \
-        } \
-    } while (0)
-
-SHIM_EXPORT int open(const char *path, int flags, ...)
-{
-    mode_t mode = 0;
-
-    OPEN_MODE(flags, mode);
-    return do_open(REAL(open), path, flags, mode);
-}
-
-SHIM_EXPORT int open64(const char *path, int flags, ...)
-{
-    mode_t mode = 0;
-
-    OPEN_MODE(flags, mode);
-    return do_open(REAL(open64), path, flags, mode);
-}
-
-SHIM_EXPORT int openat(int dir, const char *path, int flags, ...)
-{
-    mode_t mode = 0;
-
-    OPEN_MODE(flags, mode);
-    return do_openat(REAL(openat), dir, path, flags, mode);
-}
-
-SHIM_EXPORT int openat64(int dir, const char *path, int flags, ...)
-{
-    mode_t mode = 0;
-
-    OPEN_MODE(flags, mode);
-    return do_openat(REAL(openat64), dir, path, flags, mode);
-}
-
-static int do_creat(creat_fn *real, const char *path, mode_t mode)
+SHIM_EXPORT int fanotify_init(unsigned flags, unsigned event_flags)
 {
     if (!rt_green())
-        return real(path, mode);
+        return REAL(fanotify_init)(flags, event_flags);
+    return shim_fd_new(REAL(fanotify_init)(flags, event_flags), FDW_NOWAIT, flags & FAN_NONBLOCK);
+}
+
+SHIM_EXPORT int pidfd_open(pid_t pid, unsigned flags)
+{
+    if (!rt_green())
+        return REAL(pidfd_open)(pid, flags);
+    return shim_fd_new(REAL(pidfd_open)(pid, flags), FDW_NOWAIT, flags & PIDFD_NONBLOCK);
+}
+
+SHIM_EXPORT int pidfd_getfd(int pidfd, int target, unsigned flags)
+{
+    if (!rt_green())
+        return REAL(pidfd_getfd)(pidfd, target, flags);
+    return shim_fd_new(REAL(pidfd_getfd)(pidfd, target, flags), FDW_UNKNOWN, false);
+}
+
+SHIM_EXPORT int open_by_handle_at(int mount_fd, struct file_handle *handle, int flags)
+{
+    if (!rt_green())
+        return REAL(open_by_handle_at)(mount_fd, handle, flags);
     shim_testcancel();
-    return learn(real(path, mode), FDW_UNKNOWN, false);
+    return shim_fd_new(REAL(open_by_handle_at)(mount_fd, handle, flags), FDW_UNKNOWN, false);
 }
 
-SHIM_EXPORT int creat(const char *path, mode_t mode)
+SHIM_EXPORT int fsopen(const char *fs, unsigned flags)
 {
-    return do_creat(REAL(creat), path, mode);
+    if (!rt_green())
+        return REAL(fsopen)(fs, flags);
+    return shim_fd_new(REAL(fsopen)(fs, flags), FDW_UNKNOWN, false);
 }
 
-SHIM_EXPORT int creat64(const char *path, mode_t mode)
+SHIM_EXPORT int fsmount(int fs, unsigned flags, unsigned attr)
 {
-    return do_creat(REAL(creat64), path, mode);
+    if (!rt_green())
+        return REAL(fsmount)(fs, flags, attr);
+    return shim_fd_new(REAL(fsmount)(fs, flags, attr), FDW_UNKNOWN, false);
 }
 
-/* What the fortified open calls check, and glibc's words when they fail
- * (its __fortify_fail, which a shim cannot call). */
-static void open_2_check(int flags)
+SHIM_EXPORT int fspick(int dir, const char *path, unsigned flags)
 {
-    static const char msg[] =
-        "*** invalid open call: O_CREAT or O_TMPFILE without mode ***: terminated\n";
-
-    if (__OPEN_NEEDS_MODE(flags)) {
-        REAL(write)(STDERR_FILENO, msg, sizeof(msg) - 1);
-        abort();
-    }
+    if (!rt_green())
+        return REAL(fspick)(dir, path, flags);
+    return shim_fd_new(REAL(fspick)(dir, path, flags), FDW_UNKNOWN, false);
 }
 
-SHIM_EXPORT int __open_2(const char *path, int flags)
+SHIM_EXPORT int open_tree(int dir, const char *path, unsigned flags)
 {
-    open_2_check(flags);
-    return do_open(REAL(open), path, flags, 0);
-}
-
-SHIM_EXPORT int __open64_2(const char *path, int flags)
-{
-    open_2_check(flags);
-    return do_open(REAL(open64), path, flags, 0);
-}
-
-SHIM_EXPORT int __openat_2(int dir, const char *path, int flags)
-{
-    open_2_check(flags);
-    return do_openat(REAL(openat), dir, path, flags, 0);
-}
-
-SHIM_EXPORT int __openat64_2(int dir, const char *path, int flags)
-{
-    open_2_check(flags);
-    return do_openat(REAL(openat64), dir, path, flags, 0);
+    if (!rt_green())
+        return REAL(open_tree)(dir, path, flags);
+    return shim_fd_new(REAL(open_tree)(dir, path, flags), FDW_UNKNOWN, false);
 }

@@ -15,18 +15,25 @@
 #ifndef GREENRUN_SHIM_H
 #define GREENRUN_SHIM_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <netdb.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pty.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
@@ -41,6 +48,7 @@
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <utmp.h>
 
 #include "rt.h"
 
@@ -106,7 +114,13 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
     X(sendfile64) X(splice) X(shutdown) X(socket) X(socketpair) X(pipe) \
     X(pipe2) X(eventfd) X(timerfd_create) X(signalfd) X(dup) X(epoll_create) \
     X(epoll_create1) X(memfd_create) X(open) X(open64) X(openat) X(openat64) \
-    X(creat) X(creat64)
+    X(creat) X(creat64) X(tee) X(vmsplice) X(copy_file_range) X(inotify_init) \
+    X(inotify_init1) X(fanotify_init) X(pidfd_open) X(pidfd_getfd) \
+    X(open_by_handle_at) X(fsopen) X(fsmount) X(fspick) X(open_tree) X(fopen) \
+    X(fopen64) X(freopen) X(freopen64) X(tmpfile) X(tmpfile64) X(opendir) \
+    X(closedir) X(mkstemp) X(mkstemp64) X(mkostemp) X(mkostemp64) X(mkstemps) \
+    X(mkstemps64) X(mkostemps) X(mkostemps64) X(mq_open) X(shm_open) \
+    X(posix_openpt) X(getpt) X(openpty) X(login_tty)
 
 #define SHIM_REAL_MUX(X) \
     X(select) X(pselect) X(ppoll) X(epoll_wait) X(epoll_pwait) X(epoll_pwait2)
@@ -115,7 +129,8 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
     X(fgets) X(fgets_unlocked) X(fread) X(fread_unlocked) X(getline) X(getdelim) \
     X(fgetc) X(getc) X(getc_unlocked) X(fgetc_unlocked) X(getchar) X(vfscanf) \
     X(fwrite) X(fwrite_unlocked) X(fflush) X(fflush_unlocked) X(fputs) \
-    X(fputs_unlocked) X(fputc) X(putc) X(fputc_unlocked) X(putc_unlocked)
+    X(fputs_unlocked) X(fputc) X(putc) X(fputc_unlocked) X(putc_unlocked) \
+    X(puts) X(__uflow) X(__overflow)
 
 #define SHIM_REAL_PROC(X) \
     X(fork) X(waitpid) X(wait) X(wait3) X(wait4) X(waitid) X(system) X(popen) \

@@ -3,10 +3,10 @@
  *
  * glibc's stdio reads and writes through internal calls (__read, __write)
  * that the shim cannot see. The wrappers (stdio_read.c, stdio_scan.c,
- * stdio_write.c) send a call that the buffer alone can serve straight to
- * glibc; a call that must read or write the fd runs in stdio_run, and waits
- * between the steps of glibc's own algorithm (ported where glibc would loop:
- * stdio_read.c, stdio_out.c), never inside glibc.
+ * stdio_write.c, stdio_printf.c) send a call that the buffer alone can
+ * serve straight to glibc; a call that must read or write the fd runs in
+ * stdio_run, and waits between the steps of glibc's own algorithm (ported
+ * where glibc would loop: stdio_read.c, stdio_out.c), never inside glibc.
  *
  * Holding a stream. glibc's FILE lock is recursive and keyed by OS thread:
  * every green thread owns it at once. A green thread inside a call that may
@@ -17,14 +17,13 @@
  * locking entry points also keep the FILE lock, so OS threads the runtime
  * does not manage wait for it as natively. A call is never parked inside
  * glibc, so the FILE's fields are consistent whenever another thread runs.
- * What is not guaranteed: stdio calls that are not wrapped (printf, puts,
- * ungetc, fseek, ...) do not look at the table. Made from another green
+ * What is not guaranteed: stdio calls that are not wrapped (ungetc, fseek,
+ * fputwc, perror, ...) do not look at the table. Made from another green
  * thread while a wrapped call waits on the same FILE, they run in between
  * two of its steps: their bytes can land inside its output (none is lost or
  * written twice, see stdio_out.c) or they take input from the middle of its
  * line, and if they must read or write the fd themselves they block the OS
- * thread. The table serves the one managed OS
- * thread: no locking.
+ * thread. The table serves the one managed OS thread: no locking.
  *
  * Refilling the buffer. glibc refills with one read(2) of up to a buffer's
  * worth, which returns what has arrived. stdio_prepare_read first does what
@@ -37,10 +36,29 @@
  * reading the same pipe or socket could still take the data between the
  * poll and glibc's read, which then blocks until more comes.
  */
+#include <dlfcn.h>
 #include <wchar.h>
 
 #include "stdio_int.h"
 #include "thread_int.h"
+
+static const char libc_missing[] = "greenrun: libc stdio function not found\n";
+
+void *stdio_libc(void **cache, const char *name)
+{
+    if (!*cache && !(*cache = dlsym(RTLD_NEXT, name))) {
+        write(2, libc_missing, sizeof(libc_missing) - 1);
+        abort();
+    }
+    return *cache;
+}
+
+int stdio_underflow(FILE *fp)
+{
+    static void *real;
+
+    return ((int (*)(FILE *))stdio_libc(&real, "__underflow"))(fp);
+}
 
 /* ---- holding a stream ---- */
 

@@ -5,9 +5,10 @@
  * are public fields (the getc/putc inlines of <stdio.h> use them), and the
  * flag bits below are glibc's own (libio/libio.h), which the public header
  * leaves out. __underflow, __uflow, __overflow, _IO_doallocbuf and
- * _IO_adjust_column are glibc exports. They are called here as glibc's: if
- * the shim ever interposes __uflow or __overflow (what optimised programs'
- * inline getc_unlocked/putc_unlocked call), these calls must stay glibc's.
+ * _IO_adjust_column are glibc exports. The shim interposes the first three
+ * (what optimised programs' inline getc_unlocked/putc_unlocked call), so
+ * its own calls to them go to glibc's: REAL(__uflow), REAL(__overflow),
+ * stdio_underflow.
  */
 #ifndef GREENRUN_STDIO_INT_H
 #define GREENRUN_STDIO_INT_H
@@ -27,7 +28,6 @@
 #define IO_FLAGS2_NOTCANCEL 2       /* "c" in the mode: no cancellation points */
 #define IO_POS_BAD ((off64_t)-1)
 
-int __underflow(FILE *fp);
 void _IO_doallocbuf(FILE *fp);
 unsigned _IO_adjust_column(unsigned start, const char *line, int count);
 
@@ -62,6 +62,12 @@ static inline bool stdio_pending(const FILE *fp)
 }
 
 /* ---- stdio.c ---- */
+
+/* glibc's own `name`, for the functions <stdio.h> does not declare (so
+ * shim.h's REAL lists cannot): found once with dlsym, kept in *cache. */
+void *stdio_libc(void **cache, const char *name);
+/* glibc's __underflow. */
+int stdio_underflow(FILE *fp);
 
 /* fp is a byte stream on an fd the program sees as blocking and that can be
  * polled, usable in this direction (`no_dir`: IO_NO_READS or IO_NO_WRITES).
@@ -115,6 +121,10 @@ int stdio_fill(struct stdio_call *c);
 
 /* ---- stdio_out.c: glibc's output, on a stream the caller holds ---- */
 
+/* _IO_new_file_write's loop: the shim's write(2) until all n bytes are
+ * written or one fails (errno says why). What was written. */
+size_t stdio_write_all(int fd, const char *data, size_t n);
+
 /* _IO_do_flush: 0 or EOF. */
 int stdio_flush(struct stdio_call *c);
 /* __overflow: ch is EOF (flush) or a byte to append. */
@@ -124,6 +134,12 @@ int stdio_overflow(struct stdio_call *c, int ch);
 size_t stdio_xsputn(struct stdio_call *c, const char *s, size_t n);
 
 /* ---- stdio_write.c ---- */
+
+/* _IO_sputn(fp, s, n) of a locking call whose bytes are ready (the printf
+ * family): glibc's copy into the buffer when that is all it would do, else
+ * cooperatively. n, a short count, or EOF when all went into the buffer but
+ * the flush failed. The caller checked rt_green and stdio_coop. */
+size_t stdio_put(FILE *fp, const char *s, size_t n);
 
 /* glibc's underflow writes out a line-buffered stdout before it reads a
  * line-buffered or unbuffered stream (the prompt before the answer). */

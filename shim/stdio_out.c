@@ -13,9 +13,9 @@
  * its bytes are copied out and the buffer emptied before the write, and a
  * direct write from the caller's memory leaves alone bytes that appeared in
  * the buffer meanwhile. Nothing differs unless another green thread writes
- * to the stream with an unwrapped call (printf, puts) while this one waits:
- * its bytes are then kept, after the ones being written, instead of being
- * lost or written twice.
+ * to the stream with an unwrapped call (putw, perror, err, ...) while this
+ * one waits: its bytes are then kept, after the ones being written, instead
+ * of being lost or written twice.
  */
 #include <errno.h>
 #include <string.h>
@@ -39,20 +39,27 @@ static bool write_start(FILE *fp)
     return true;
 }
 
+size_t stdio_write_all(int fd, const char *data, size_t n)
+{
+    size_t done = 0;
+    ssize_t r;
+
+    while (done < n) {
+        if ((r = write(fd, data + done, n - done)) < 0)
+            break;
+        done += (size_t)r;
+    }
+    return done;
+}
+
 /* _IO_new_file_write, then new_do_write's column count. */
 static size_t write_out(FILE *fp, const char *data, size_t n)
 {
-    size_t to_do = n;
-    ssize_t r;
+    size_t done = stdio_write_all(fp->_fileno, data, n);
 
-    while (to_do > 0) {
-        if ((r = write(fp->_fileno, data + (n - to_do), to_do)) < 0) {
-            fp->_flags |= _IO_ERR_SEEN;
-            break;
-        }
-        to_do -= (size_t)r;
-    }
-    n -= to_do;
+    if (done < n)
+        fp->_flags |= _IO_ERR_SEEN;
+    n = done;
     if (fp->_offset >= 0)
         fp->_offset += (off64_t)n;
     if (fp->_cur_column && n)
@@ -108,7 +115,7 @@ int stdio_overflow(struct stdio_call *c, int ch)
 {
     FILE *fp = c->fp;
 
-    if (!stdio_putting(fp) && __overflow(fp, EOF) == EOF)    /* sets the put area up */
+    if (!stdio_putting(fp) && REAL(__overflow)(fp, EOF) == EOF)    /* sets the put area up */
         return EOF;
     if (ch == EOF)
         return stdio_flush(c);

@@ -33,7 +33,7 @@ static size_t getline_port(struct stdio_call *c, char *buf, size_t n)
         fwide(fp, -1);
     while (n != 0 && !t) {
         if (!(len = stdio_in_buffer(fp))) {
-            if (stdio_fill(c) < 0 || (ch = __uflow(fp)) == EOF)
+            if (stdio_fill(c) < 0 || (ch = REAL(__uflow)(fp)) == EOF)
                 break;
             *ptr++ = (char)ch;
             if (ch == '\n')
@@ -153,7 +153,7 @@ static void getdelim_body(struct stdio_call *c)
             return;
     }
     if (!(len = stdio_in_buffer(fp))) {
-        if (stdio_fill(c) < 0 || __underflow(fp) == EOF)
+        if (stdio_fill(c) < 0 || stdio_underflow(fp) == EOF)
             return;
         len = stdio_in_buffer(fp);
     }
@@ -175,7 +175,7 @@ static void getdelim_body(struct stdio_call *c)
         memcpy(*a->lineptr + cur_len, fp->_IO_read_ptr, len);
         fp->_IO_read_ptr += len;
         cur_len += len;
-        if (t || stdio_fill(c) < 0 || __underflow(fp) == EOF)
+        if (t || stdio_fill(c) < 0 || stdio_underflow(fp) == EOF)
             break;
         len = stdio_in_buffer(fp);
     }
@@ -253,7 +253,7 @@ static void fread_body(struct stdio_call *c)
         }
         block = (size_t)(fp->_IO_buf_end - fp->_IO_buf_base);
         if ((fp->_flags & IO_IN_BACKUP) || (fp->_IO_buf_base && want < block)) {
-            if (stdio_fill(c) < 0 || __underflow(fp) == EOF)
+            if (stdio_fill(c) < 0 || stdio_underflow(fp) == EOF)
                 break;
             continue;
         }

@@ -1,11 +1,14 @@
-/* stdio_scan.c - fgetc, getc and fscanf on pipes and sockets, cooperatively.
+/* stdio_scan.c - fgetc, getc, __uflow, __underflow and fscanf on pipes and
+ * sockets, cooperatively.
  *
  * These take their input inside glibc a byte at a time. fgetc and its kin
  * refill the buffer at most once: when it is empty, stdio_fill (stdio.c)
  * parks until glibc's one read(2) cannot block, then glibc's own function
- * runs. fscanf cannot be cut into steps: it waits, the same way, before it
- * starts, when its first directive must read (nothing buffered; or only
- * white space, for a directive that skips it), then glibc's scanner runs.
+ * runs. __uflow and __underflow are what <stdio.h>'s inline getc_unlocked
+ * (and older programs' peeks) call when the buffer is empty: the same. fscanf
+ * cannot be cut into steps: it waits, the same way, before it starts, when
+ * its first directive must read (nothing buffered; or only white space, for
+ * a directive that skips it), then glibc's scanner runs.
  *
  * What can still block the OS thread is a read the scanner makes once it
  * has started: a token split between two sends, the one-byte look-ahead
@@ -13,10 +16,13 @@
  * in the format, more directives than the data holds. A format that starts
  * with %n does not wait. Natively such a call waits for the rest of its
  * input; here every green thread waits with it, for good if the input is to
- * come from one of them.
+ * come from one of them. Wrapping __uflow does not reach those reads: the
+ * scanner refills through glibc's internal (hidden) __uflow, never through
+ * the exported one; and a scanner that parked between its reads would leave
+ * glibc's per-OS-thread cleanup chain (its FILE lock's) to the next green
+ * thread.
  */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -67,6 +73,23 @@ SHIM_EXPORT int getc_unlocked(FILE *fp)
     return getc_any(fp, REAL(getc_unlocked), false);
 }
 
+/* What getc compiled to with glibc's headers before 2.28. */
+SHIM_EXPORT int _IO_getc(FILE *fp)
+{
+    return getc_any(fp, REAL(getc), true);
+}
+
+/* The inline getc_unlocked's refill: called without the FILE lock. */
+SHIM_EXPORT int __uflow(FILE *fp)
+{
+    return getc_any(fp, REAL(__uflow), false);
+}
+
+SHIM_EXPORT int __underflow(FILE *fp)
+{
+    return getc_any(fp, stdio_underflow, false);
+}
+
 /* glibc's getchar is getc(stdin). */
 SHIM_EXPORT int getchar(void)
 {
@@ -80,11 +103,9 @@ typedef int vfscanf_fn(FILE *, const char *, va_list);
 /* <stdio.h> does not declare __isoc99_vfscanf, so shim.h cannot list it. */
 static vfscanf_fn *isoc99_vfscanf(void)
 {
-    static vfscanf_fn *real;
+    static void *real;
 
-    if (!real)
-        real = (vfscanf_fn *)dlsym(RTLD_NEXT, "__isoc99_vfscanf");
-    return real;
+    return (vfscanf_fn *)stdio_libc(&real, "__isoc99_vfscanf");
 }
 
 enum { SCAN_NONE, SCAN_BYTE, SCAN_SKIPS };

@@ -1,5 +1,5 @@
-/* xfer.c - sendfile and splice: copies inside the kernel that can wait on a
- * socket, a pipe or a tty.
+/* xfer.c - sendfile, splice, tee, vmsplice and copy_file_range: copies
+ * inside the kernel that can wait on a socket, a pipe or a tty.
  *
  * Neither call takes MSG_DONTWAIT, and the shim never sets O_NONBLOCK on a
  * program's fd. What stands in for them:
@@ -24,7 +24,17 @@
  * not manage) fills the socket or the pipe between the check and the call; a
  * tty or device that takes less than the call moves.
  *
- * splice is a cancellation point (glibc), sendfile is not.
+ * tee copies between two pipes, and waits on them as splice does on its
+ * pipe ends: with SPLICE_F_NONBLOCK, which the kernel adds itself once the
+ * program made either end non-blocking (the call then passes through).
+ * vmsplice waits on its one pipe end (for room when it was opened for
+ * writing, for data when read-only) whatever the program made it: the
+ * kernel ignores O_NONBLOCK there, only SPLICE_F_NONBLOCK counts.
+ * copy_file_range copies only between regular files (pipes, sockets and
+ * devices get EINVAL): plain blocking I/O, as for read and write on them.
+ *
+ * splice, tee, vmsplice and copy_file_range are cancellation points (glibc),
+ * sendfile is not.
  */
 #include <errno.h>
 #include <limits.h>
@@ -123,8 +133,17 @@ static int end_ready(struct end *e, bool pipes)
     return until_ready(e->fd, e->fi, e->events, &e->deadline, true);
 }
 
-static ssize_t splice_wait(struct end *in, loff_t *off_in, struct end *out, loff_t *off_out,
-                           size_t len, unsigned flags)
+/* One splice, or tee when `tee` (which has no offsets). */
+static ssize_t move(bool tee, struct end *in, loff_t *off_in, struct end *out, loff_t *off_out,
+                    size_t len, unsigned flags)
+{
+    if (tee)
+        return REAL(tee)(in->fd, out->fd, len, flags);
+    return REAL(splice)(in->fd, off_in, out->fd, off_out, len, flags);
+}
+
+static ssize_t splice_wait(bool tee, struct end *in, loff_t *off_in, struct end *out,
+                           loff_t *off_out, size_t len, unsigned flags)
 {
     /* The kernel waits on no pipe end once the program made one of them
      * non-blocking (it adds SPLICE_F_NONBLOCK itself; a tty, which the fd
@@ -136,10 +155,11 @@ static ssize_t splice_wait(struct end *in, loff_t *off_in, struct end *out, loff
     ssize_t r;
 
     for (;;) {
-        if (end_ready(in, false) < 0 || end_ready(out, false) < 0)
+        /* tee has only pipe ends: none to wait for before an attempt. */
+        if (!tee && (end_ready(in, false) < 0 || end_ready(out, false) < 0))
             return done ? shim_keep_errno((ssize_t)done, saved) : -1;
         piece = to_socket ? socket_room(out->fd, len - done) : len - done;
-        r = REAL(splice)(in->fd, off_in, out->fd, off_out, piece, flags | SPLICE_F_NONBLOCK);
+        r = move(tee, in, off_in, out, off_out, piece, flags | SPLICE_F_NONBLOCK);
         if (r > 0 && (done += (size_t)r) < len && to_socket && shim_fd_ready(in->fd, POLLIN))
             continue;           /* into a socket, the kernel goes on while the pipe has more */
         if (r >= 0 || done || errno != EAGAIN || !pipes)
@@ -170,5 +190,60 @@ SHIM_EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_ou
     if ((flags & SPLICE_F_NONBLOCK) || !(in.fi = fdw_info(fd_in)) ||
         !(out.fi = fdw_info(fd_out)) || (!waits(in.fi) && !waits(out.fi)))
         return REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
-    return splice_wait(&in, off_in, &out, off_out, len, flags);
+    return splice_wait(false, &in, off_in, &out, off_out, len, flags);
+}
+
+/* Whether fd can be a pipe: FDW_NOWAIT, or FDW_POLLED once splice used it. */
+static bool maybe_pipe(const struct fdw_info *fi)
+{
+    return fi->kind == FDW_NOWAIT || fi->kind == FDW_POLLED;
+}
+
+/* Both ends must be pipes, which take SPLICE_F_NONBLOCK: anything else gets
+ * its EINVAL from the first attempt. It waits only when the program sees
+ * both ends blocking. */
+SHIM_EXPORT ssize_t tee(int fd_in, int fd_out, size_t len, unsigned flags)
+{
+    struct end in = { fd_in, NULL, POLLIN, 0 }, out = { fd_out, NULL, POLLOUT, 0 };
+
+    if (!rt_green())
+        return REAL(tee)(fd_in, fd_out, len, flags);
+    shim_testcancel();
+    if ((flags & SPLICE_F_NONBLOCK) || !(in.fi = fdw_info(fd_in)) ||
+        !(out.fi = fdw_info(fd_out)) || !maybe_pipe(in.fi) || !maybe_pipe(out.fi) ||
+        in.fi->nonblock || out.fi->nonblock)
+        return REAL(tee)(fd_in, fd_out, len, flags);
+    return splice_wait(true, &in, NULL, &out, NULL, len, flags);
+}
+
+/* The direction of a vmsplice: into the pipe unless fd is its read end. */
+static int vmsplice_events(int fd)
+{
+    return (REAL(fcntl)(fd, F_GETFL) & O_ACCMODE) == O_RDONLY ? FDW_READ : FDW_WRITE;
+}
+
+SHIM_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, size_t cnt, unsigned flags)
+{
+    struct fdw_info *fi;
+    uint64_t deadline = 0;
+    int saved = errno;
+    ssize_t r;
+
+    if (!rt_green())
+        return REAL(vmsplice)(fd, iov, cnt, flags);
+    shim_testcancel();
+    if ((flags & SPLICE_F_NONBLOCK) || !(fi = fdw_info(fd)))
+        return REAL(vmsplice)(fd, iov, cnt, flags);
+    while ((r = REAL(vmsplice)(fd, iov, cnt, flags | SPLICE_F_NONBLOCK)) < 0 && errno == EAGAIN)
+        if (shim_wait_fd(fd, fi, vmsplice_events(fd), &deadline) < 0)
+            return -1;
+    return shim_keep_errno(r, saved);
+}
+
+SHIM_EXPORT ssize_t copy_file_range(int fd_in, off64_t *off_in, int fd_out, off64_t *off_out,
+                                    size_t len, unsigned flags)
+{
+    if (rt_green())
+        shim_testcancel();
+    return REAL(copy_file_range)(fd_in, off_in, fd_out, off_out, len, flags);
 }
