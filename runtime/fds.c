@@ -2,7 +2,8 @@
  *
  * libuv's loop holds a few fds: its epoll instance, the eventfd that wakes it
  * from the thread pool, the pipe of its SIGCHLD watcher and a process-wide
- * signal lock pipe. A program must not see them: it expects its first open()
+ * signal lock pipe; fdw.c adds an epoll instance of its own, which the loop
+ * watches. A program must not see them: it expects its first open()
  * to return 3, and a daemon that closes every fd it did not open must not
  * close the loop's. So:
  *
@@ -17,7 +18,9 @@
  *     EBADF the program would get for an fd it never opened.
  *
  * The loop opens fds only in uv_loop_init and uv_loop_fork (and libuv's fork
- * handler), so the set stays exact. libuv closes the old ones with libc's
+ * handler), and fdw only in fdw_loop_init (inside rt_fds_loop_init's fill)
+ * and in a fork child (fdw_fork_child, inside the fork fill, where the new
+ * instance takes the old one's number), so the set stays exact. libuv closes the old ones with libc's
  * close() itself, with rt_mode off, which the shim passes straight through.
  */
 #include <errno.h>
@@ -113,6 +116,8 @@ int rt_fds_loop_init(uv_loop_t *loop)
     programs = open_above_floor();
     fill_below_floor(taken);
     err = uv_loop_init(loop);
+    if (!err)
+        err = fdw_loop_init(loop);
     release_below_floor(taken);
     owned = open_above_floor() & ~programs;
     if (!err && pthread_atfork(NULL, NULL, fork_done))

@@ -6,43 +6,66 @@
  * a program's fd: the flag belongs to the open file description, which other
  * processes may share.
  *
- * The first time a thread must wait on an fd, the entry gets a uv_poll_t, and
- * it stays registered while the fd lives: libuv 1.44 issues epoll_ctl(DEL) on
- * every uv_poll_start/stop, and a start/stop per operation doubles the CPU cost
- * of a request. Waiters (nodes on their own stacks) hang off the entry; when
- * the loop reports an event nobody wants any more, the watcher narrows to what
- * is still wanted, so a level-triggered fd cannot keep the loop spinning.
+ * Waits go through an epoll instance of fdw's own, one of the runtime's fds
+ * (fds.c), which the loop watches through a single uv_poll_t: readable means
+ * some fd has news. The poll's callback drains it with one epoll_wait of at
+ * most BATCH events per loop run (a full batch leaves the instance readable
+ * for the next run) and wakes the waiters of the fds it reports. A fd is
+ * registered edge-triggered on its first wait and stays registered until it
+ * is forgotten; a wait for an event not yet registered adds it (MOD), and
+ * nothing is ever taken away. So a thread that goes recv -> EAGAIN -> wait ->
+ * recv costs no epoll_ctl at all once its fd is in, however many fds are ready
+ * at once: a level-triggered watch would report fds whose threads were woken
+ * but have not run yet, and narrowing it costs a DEL and an ADD per request.
  *
- * close, dup2 and friends must call fdw_forget() first: waiters get EBADF, the
- * watcher is stopped before the number can be reused. A fork child starts
- * with an empty table (fdw_fork_child).
+ * Edge-triggered means an event is reported once. One reported while nobody
+ * waits for it, or given to a waiter whose wait ended otherwise (a timeout, a
+ * signal, another fd of the same wait forgotten), is kept in the entry's
+ * `pending`; the next wait for it returns at once and the caller retries the
+ * operation, as it would have on a level-triggered report. Every caller tries
+ * its operation before it waits, so an edge that came before that try is seen
+ * by the try itself.
+ *
+ * close, dup2 and friends must call fdw_forget() first: waiters get EBADF,
+ * the registration is removed before the number can be reused. A number
+ * closed without telling us (inside libc) may keep a registration while the
+ * file lives on elsewhere (a dup, a child): adding the same file again says
+ * EEXIST, a MOD on a number whose file changed says ENOENT, and a stale report
+ * wakes at worst a waiter that retries. A fork child gets an empty table and
+ * an epoll instance of its own (fdw_fork_child).
  *
  * The table serves the one managed OS thread and its loop: no locking.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rt_int.h"
+
+#define BATCH 1024                  /* events taken from the instance per loop run */
 
 struct fdw_node {
     struct fdw_node *next, *prev;
     gt_t *g;
     int events;                 /* FDW_READ | FDW_WRITE wanted */
+    int fired;                  /* of those, the ones reported to us */
     bool closed;                /* the fd was forgotten while we waited */
 };
 
 struct fdw {
     struct fdw_info info;
     int fd;
-    bool polling;               /* `poll` is initialised */
-    int armed;                  /* UV_READABLE | UV_WRITABLE being watched */
+    int watched;                /* FDW_READ | FDW_WRITE registered */
+    int pending;                /* reported, not yet handed to a waiter */
     struct fdw_node *head, *tail;
-    uv_poll_t poll;
 };
+
+static int ep = -1;                 /* fdw's epoll instance */
+static uv_poll_t ep_poll;           /* the loop's watch on it */
 
 static struct fdw **table;
 static size_t table_len;
@@ -145,19 +168,11 @@ struct fdw_info *fdw_learn(int fd, enum fdw_kind kind, bool nonblock)
     return f ? &f->info : NULL;
 }
 
-static void on_closed(uv_handle_t *h)
+/* Remove fd from the instance, before the number can name another file. */
+static void unwatch(struct fdw *f)
 {
-    free(h->data);
-}
-
-/* An entry taken out of the table: its watcher closes (and frees it) with
- * the loop's next run, before which the number may get a new watcher. */
-static void entry_free(struct fdw *f)
-{
-    if (f->polling)
-        RT_CALL_OUT(uv_close((uv_handle_t *)&f->poll, on_closed));
-    else
-        free(f);
+    if (f->watched)
+        RT_CALL_OUT(epoll_ctl(ep, EPOLL_CTL_DEL, f->fd, NULL));
 }
 
 void fdw_forget(int fd)
@@ -172,20 +187,8 @@ void fdw_forget(int fd)
         n->closed = true;
         gt_unpark(n->g);
     }
-    entry_free(f);
-}
-
-/* After a fork: the waiters are threads that stayed in the parent, and the
- * loop has already been given its own epoll instance (uv_loop_fork), so
- * closing the watchers no longer touches the parent's. */
-void fdw_fork_child(void)
-{
-    for (size_t fd = 0; fd < table_len; fd++) {
-        if (table[fd]) {
-            entry_free(table[fd]);
-            table[fd] = NULL;
-        }
-    }
+    unwatch(f);
+    free(f);
 }
 
 void fdw_forget_range(unsigned first, unsigned last)
@@ -194,75 +197,102 @@ void fdw_forget_range(unsigned first, unsigned last)
         fdw_forget((int)fd);
 }
 
-static int to_uv(int events)
+/* Hand what the instance reported for f to its waiters; what none of them
+ * waits for stays pending. Hang-up and error end waits in both directions. */
+static void deliver(struct fdw *f, uint32_t epoll_events)
 {
-    return (events & FDW_READ ? UV_READABLE : 0) | (events & FDW_WRITE ? UV_WRITABLE : 0);
-}
-
-static int from_uv(int events)
-{
-    return (events & UV_READABLE ? FDW_READ : 0) | (events & UV_WRITABLE ? FDW_WRITE : 0);
-}
-
-static void on_poll(uv_poll_t *h, int status, int uv_events);
-
-/* Watch for exactly `events` (libuv replaces the set on every start). */
-static void watch(struct fdw *f, int events)
-{
-    f->armed = events;
-    if (events)
-        uv_poll_start(&f->poll, to_uv(events), on_poll);
-    else
-        uv_poll_stop(&f->poll);
-}
-
-static void on_poll(uv_poll_t *h, int status, int uv_events)
-{
-    struct fdw *f = h->data;
-    int ready = status < 0 ? FDW_READ | FDW_WRITE : from_uv(uv_events);
-    int still_wanted = 0;
-    bool woke = false;
+    int ready = epoll_events & (EPOLLHUP | EPOLLERR) ? FDW_READ | FDW_WRITE
+              : (epoll_events & EPOLLIN ? FDW_READ : 0) | (epoll_events & EPOLLOUT ? FDW_WRITE : 0);
+    int taken = 0;
     struct fdw_node *n;
 
     for (n = f->head; n; n = n->next) {
-        if ((n->events & ready) && gt_unpark(n->g))
-            woke = true;
-        else if (gt_parked(n->g))
-            still_wanted |= n->events;
+        if (n->events & ready) {
+            n->fired |= n->events & ready;
+            taken |= n->events;
+            gt_unpark(n->g);
+        }
     }
-    /* Level-triggered: the event is reported again on every poll until the
-     * woken thread has run and consumed it. One report with nobody new to wake
-     * means the fd is ready with no one waiting (or they were woken already):
-     * stop watching what no parked thread waits for. Threads that consume
-     * their event before the next poll, the common case, never pay for the
-     * re-arm. On an error, stop watching: it would be reported forever. */
-    if (status < 0)
-        watch(f, 0);
-    else if (!woke && (ready & ~still_wanted & f->armed))
-        watch(f, still_wanted);
+    f->pending |= ready & ~taken;
 }
 
-/* Make sure the loop watches f for `events`. Returns false when the fd cannot
- * be polled at all (it then behaves as a plain file). */
-static bool arm(struct fdw *f, int events)
+/* The instance has news (the loop calls this from uv_run, in the hub). */
+static void drain(uv_poll_t *h, int status, int uv_events)
 {
-    static const int off = 0;
-    int err = 0;
+    static struct epoll_event ev[BATCH];
+    struct fdw *f;
+    int n;
 
-    if (!f->polling) {
-        RT_CALL_OUT(err = uv_poll_init(&rt_sched->loop, &f->poll, f->fd));
-        if (err) {
-            f->info.kind = FDW_PLAIN;
-            return false;
-        }
-        /* uv_poll_init sets O_NONBLOCK; the program's view is what counts. */
-        if (!f->info.nonblock)
-            RT_CALL_OUT(ioctl(f->fd, FIONBIO, &off));
-        f->poll.data = f;
-        f->polling = true;
+    (void)h, (void)status, (void)uv_events;
+    n = epoll_wait(ep, ev, BATCH, 0);
+    for (int i = 0; i < n; i++)
+        if ((f = entry(ev[i].data.fd)))
+            deliver(f, ev[i].events);
+}
+
+static int epoll_new(void)
+{
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int fdw_loop_init(uv_loop_t *loop)
+{
+    int err;
+
+    if ((ep = epoll_new()) < 0)
+        return -errno;
+    err = uv_poll_init(loop, &ep_poll, ep);
+    if (!err)
+        err = uv_poll_start(&ep_poll, UV_READABLE, drain);
+    return err;
+}
+
+/* After a fork: the waiters are threads that stayed in the parent, and the
+ * inherited instance is the parent's, to which nothing may be added or
+ * removed. A new one takes its number (dup3 closes the child's reference to
+ * the old one atomically), so the loop's watch on that number, renewed by
+ * uv_loop_fork, now watches the child's own. */
+int fdw_fork_child(void)
+{
+    int fresh, err = 0;
+
+    RT_CALL_OUT(fresh = epoll_new();
+                if (fresh < 0 || dup3(fresh, ep, O_CLOEXEC) < 0)
+                    err = errno;
+                if (fresh >= 0)
+                    close(fresh));
+    if (err)
+        return err;
+    for (size_t fd = 0; fd < table_len; fd++) {
+        free(table[fd]);
+        table[fd] = NULL;
     }
-    if ((f->armed & events) != events)
-        RT_CALL_OUT(watch(f, f->armed | events));
+    return 0;
+}
+
+/* Make sure the instance reports `events` on f: added edge-triggered on the
+ * first wait, widened when a wait wants more. Returns false when the fd
+ * cannot be watched at all (a regular file: EPERM); it then behaves as a
+ * plain file. */
+static bool watch(struct fdw *f, int events)
+{
+    int want = f->watched | events, op = f->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, rc;
+    struct epoll_event ev = { .data.fd = f->fd, .events = EPOLLET };
+
+    if (want == f->watched)
+        return true;
+    ev.events |= (want & FDW_READ ? EPOLLIN : 0) | (want & FDW_WRITE ? EPOLLOUT : 0);
+    RT_CALL_OUT(rc = epoll_ctl(ep, op, f->fd, &ev);
+                /* A registration left by a number closed behind our back. */
+                if (rc < 0 && errno == (op == EPOLL_CTL_ADD ? EEXIST : ENOENT))
+                    rc = epoll_ctl(ep, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+                                   f->fd, &ev));
+    if (rc < 0) {
+        if (!f->watched)
+            f->info.kind = FDW_PLAIN;
+        return false;
+    }
+    f->watched = want;
     return true;
 }
 
@@ -302,27 +332,37 @@ int fdw_wait_many(const struct fdw_req *reqs, int n, uint64_t deadline)
         nodes[i].g = NULL;
         if (!reqs[i].events)
             continue;
-        /* A bad fd, or one the loop cannot watch (a regular file), never
-         * waits: the real call answers at once. */
-        if (!fdw_info(reqs[i].fd) || !(f = entry(reqs[i].fd)) || !arm(f, reqs[i].events)) {
+        /* A bad fd, or one the instance cannot watch (a regular file), never
+         * waits: the real call answers at once. Neither does one with news
+         * nobody has taken yet: the caller's retry takes it. */
+        f = fdw_info(reqs[i].fd) ? entry(reqs[i].fd) : NULL;
+        if (!f || !watch(f, reqs[i].events) || (f->pending & reqs[i].events)) {
+            if (f)
+                f->pending &= ~reqs[i].events;
             ready = true;
             continue;
         }
         nodes[i].g = gt_self();
         nodes[i].events = reqs[i].events;
+        nodes[i].fired = 0;
         nodes[i].closed = false;
         node_link(f, &nodes[i]);
         linked++;
     }
     /* With nothing to watch this is a plain sleep, or a wait without end. */
     rc = ready ? 0 : rt_park(deadline, linked || deadline, "fd", reqs);
-    for (i = 0; i < n; i++) {
-        if (!nodes[i].g)
-            continue;
-        if (nodes[i].closed)
+    for (i = 0; i < n; i++)
+        if (nodes[i].g && nodes[i].closed)
             rc = EBADF;             /* the entry is gone: nothing to unlink */
-        else
-            node_unlink(entry(reqs[i].fd), &nodes[i]);
+    for (i = 0; i < n; i++) {
+        if (!nodes[i].g || nodes[i].closed)
+            continue;
+        f = entry(reqs[i].fd);
+        node_unlink(f, &nodes[i]);
+        /* Only a wait that ends with 0 has the caller retry: otherwise the
+         * news it was given waits for the next one. */
+        if (rc)
+            f->pending |= nodes[i].fired;
     }
     if (nodes != small)
         free(nodes);

@@ -16,8 +16,10 @@
  *     uv_loop_close() refuses a loop that still has handles, and closing the
  *     handles first would epoll_ctl(DEL) on the shared instance.
  *   - The fd table is emptied without waking anyone (its waiters stayed in
- *     the parent); its watchers are closed against the child's new epoll
- *     instance. Entries come back on demand.
+ *     the parent), and fdw's own epoll instance, shared with the parent as
+ *     the loop's was, is replaced by a new one under the same number (the
+ *     loop's watch on it is renewed by uv_loop_fork). Entries and their
+ *     registrations come back on demand.
  *   - Every other green thread becomes GT_GONE: never runnable, never
  *     finished. What would wake one (an unlock handing a mutex over, a fd
  *     event) finds nothing to run; a join on one waits for good, as glibc's
@@ -47,7 +49,11 @@ int rt_fork_child(void)
         rt_mode = RT_MODE_OFF;      /* nothing may touch the shared instance */
         return -err;
     }
-    fdw_fork_child();
+    err = fdw_fork_child();
+    if (err) {
+        rt_mode = RT_MODE_OFF;      /* nothing may touch the shared instance */
+        return err;
+    }
     for (g = s->all; g; g = g->all_next)
         if (g != self)
             g->state = GT_GONE;

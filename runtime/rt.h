@@ -10,8 +10,9 @@
  *   - gt_park() / gt_park_until(): stop running until gt_unpark() or a deadline;
  *   - wait queues (gt_waitq): FIFO lists of parked threads, stored wherever the
  *     caller likes (inside a pthread_mutex_t, say), nodes on the waiters' stacks;
- *   - fd waits (fdw_*): readiness of a file descriptor through one uv_poll_t per
- *     fd, kept registered while the fd lives.
+ *   - fd waits (fdw_*): readiness of a file descriptor, from an epoll instance
+ *     of the runtime's own (each fd registered once, edge-triggered) that the
+ *     loop watches as one fd.
  *
  * The runtime knows nothing about libc interposition. The one thing it shares
  * with its caller is rt_mode: RT_MODE_GREEN while program code runs on a green
@@ -216,13 +217,15 @@ struct fdw_info *fdw_peek(int fd);
 /* Record what is known without asking the kernel (a socket just created). */
 struct fdw_info *fdw_learn(int fd, enum fdw_kind kind, bool nonblock);
 /* The fd is about to be closed or replaced: wake its waiters with EBADF and
- * release its poll handle. */
+ * stop watching it. */
 void fdw_forget(int fd);
 void fdw_forget_range(unsigned first, unsigned last);
 
 /* Wait until fd is ready for `events` (FDW_READ/FDW_WRITE) or the deadline (0 =
  * none) passes. Returns 0 when ready (or possibly ready: retry the operation),
- * ETIMEDOUT, EBADF when the fd was closed meanwhile, ECANCELED, or EINTR. */
+ * ETIMEDOUT, EBADF when the fd was closed meanwhile, ECANCELED, or EINTR.
+ * Readiness is reported once (edge-triggered): wait only after the operation
+ * said it would block, and retry it after every 0. */
 int fdw_wait(int fd, int events, uint64_t deadline);
 
 /* Wait on several fds at once (poll, select). */

@@ -121,7 +121,6 @@ int rt_stack_alloc(struct rt_stack *st, size_t size, size_t guard);
 void rt_stack_free(struct rt_stack *st);
 size_t rt_page_size(void);
 
-/* sched.c */
 #define RT_MIN_STACK_SIZE 16384     /* PTHREAD_STACK_MIN */
 
 /* sched.c */
@@ -149,8 +148,14 @@ extern void (*rt_on_signal)(void);
 /* overflow.c */
 int rt_overflow_report(void);
 
-/* fdw.c: drop every entry without waking anyone (a fork child's). */
-void fdw_fork_child(void);
+/* fdw.c: fdw's epoll instance and the loop's watch on it (called while
+ * fds.c keeps the low numbers filled, so that it lands with the loop's fds).
+ * Returns 0 or a libuv error. */
+int fdw_loop_init(uv_loop_t *loop);
+/* fdw.c: drop every entry without waking anyone, and give the instance's
+ * number a new one of the child's own (a fork child's). Returns 0 or an
+ * errno value. */
+int fdw_fork_child(void);
 
 /* fds.c: uv_loop_init and uv_loop_fork (in a fork child handler), with the
  * fds they open put at high numbers and recorded as the runtime's. */

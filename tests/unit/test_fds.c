@@ -1,10 +1,11 @@
 /* test_fds.c - the runtime's own fds (runtime/fds.c).
  *
  * Covers: once the runtime has started, the lowest free fd is the one it
- * was before (the loop's fds went elsewhere); the loop's epoll fd is the
- * runtime's and the program's are not; rt_fd_next_owned() finds the
- * runtime's fds in order and -1 past them; after a fork the child's renewed
- * loop is out of the way too.
+ * was before (the loop's fds and fdw's epoll instance went elsewhere); the
+ * loop's epoll fd and fdw's are the runtime's and the program's are not;
+ * rt_fd_next_owned() finds the runtime's fds in order and -1 past them;
+ * after a fork the child's renewed loop is out of the way too, and fdw's
+ * instance in the child is still the runtime's.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -68,6 +69,34 @@ Test(fds, next_owned_walks_in_order)
     cr_assert(rt_fd_owned(rt_sched->loop.backend_fd));
 }
 
+static void find_poll(uv_handle_t *h, void *arg)
+{
+    uv_os_fd_t *fd = arg;
+
+    if (h->type == UV_POLL)
+        uv_fileno(h, fd);
+}
+
+/* fdw's epoll instance: the one fd the loop polls. */
+static int fdw_instance(void)
+{
+    uv_os_fd_t fd = -1;
+
+    uv_walk(&rt_sched->loop, find_poll, &fd);
+    return fd;
+}
+
+Test(fds, fdw_instance_is_owned)
+{
+    int fd;
+
+    start();
+    fd = fdw_instance();
+    cr_assert_geq(fd, 0);
+    cr_assert(rt_fd_owned(fd));
+    cr_assert_neq(fd, rt_sched->loop.backend_fd);
+}
+
 static int fork_child_err = -1;
 
 static void fork_child(void)
@@ -86,7 +115,8 @@ Test(fds, fork_child_loop_is_out_of_the_way)
     pid = fork();
     if (pid == 0)
         _exit(fork_child_err == 0 && lowest_free() == before &&
-                      rt_fd_owned(rt_sched->loop.backend_fd) ? 0 : 1);
+                      rt_fd_owned(rt_sched->loop.backend_fd) && rt_fd_owned(fdw_instance()) &&
+                      fcntl(fdw_instance(), F_GETFD) >= 0 ? 0 : 1);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
