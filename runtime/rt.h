@@ -127,7 +127,7 @@ uint64_t gt_sigmask(const gt_t *g);
 void gt_set_sigmask(uint64_t mask);
 
 /* Room for the caller's per-thread data, zeroed at spawn. */
-#define GT_USER_SIZE 512
+#define GT_USER_SIZE 320
 void *gt_user(gt_t *g);
 
 /* Interruption (the shim builds pthread_cancel on it). gt_set_interrupt(g,

@@ -3,7 +3,7 @@
  * Key numbers come from glibc (pthread_key_create is passed through), so keys
  * made before the runtime started and keys made after never collide. The
  * values live in each green thread's own slots, in blocks of KEY_BLOCK
- * allocated on first use; a slot remembers the generation of the key it was
+ * allocated on first use (and the table of blocks with the first); a slot remembers the generation of the key it was
  * set under, so a deleted and re-created key reads NULL, as in glibc.
  */
 #include <errno.h>
@@ -39,8 +39,11 @@ SHIM_EXPORT int pthread_key_delete(pthread_key_t key)
 static struct key_slot *slot(gt_t *g, pthread_key_t key, bool create)
 {
     struct shim_thread *t = shim_thread(g);
-    struct key_slot **block = &t->keys[key / KEY_BLOCK];
+    struct key_slot **block;
 
+    if (!t->keys && (!create || !(t->keys = calloc(KEY_BLOCKS, sizeof(*t->keys)))))
+        return NULL;
+    block = &t->keys[key / KEY_BLOCK];
     if (!*block && (!create || !(*block = calloc(KEY_BLOCK, sizeof(**block)))))
         return NULL;
     return &(*block)[key % KEY_BLOCK];
@@ -95,14 +98,6 @@ static bool destructor_round(struct shim_thread *t)
     return ran;
 }
 
-static bool has_slots(const struct shim_thread *t)
-{
-    for (int b = 0; b < KEY_BLOCKS; b++)
-        if (t->keys[b])
-            return true;
-    return false;
-}
-
 /* As glibc: up to PTHREAD_DESTRUCTOR_ITERATIONS rounds while destructors set
  * new values, then the slots go. Most threads never set a value: they leave
  * at the first look, as glibc's do (its specific_used flag). */
@@ -111,12 +106,12 @@ void shim_key_run_destructors(void)
     struct shim_thread *t = shim_thread(gt_self());
     int round = 0;
 
-    if (!has_slots(t))
+    if (!t->keys)
         return;
     while (round++ < PTHREAD_DESTRUCTOR_ITERATIONS && destructor_round(t))
         ;
-    for (int b = 0; b < KEY_BLOCKS; b++) {
+    for (int b = 0; b < KEY_BLOCKS; b++)
         free(t->keys[b]);
-        t->keys[b] = NULL;
-    }
+    free(t->keys);
+    t->keys = NULL;
 }

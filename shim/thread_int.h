@@ -24,7 +24,7 @@ struct shim_siginfo {
 };
 
 struct shim_thread {
-    struct key_slot *keys[KEY_BLOCKS];
+    struct key_slot **keys;         /* KEY_BLOCKS blocks, from the first set */
     __pthread_unwind_buf_t *cleanup;    /* innermost pthread_cleanup_push */
     void *exit_result;              /* pthread_exit's value while cleanup runs */
     bool cancel_disabled, cancel_async, cancel_pending, exiting;
