@@ -11,8 +11,11 @@
  *     below a floor taken for the moment, so that the kernel, which
  *     always hands out the lowest free number, puts the loop's fds at the
  *     floor and above, far from the numbers a program starts with. The
- *     floor sits below the soft RLIMIT_NOFILE, and at most near 1024 so
- *     that the few placeholders cost little.
+ *     floor is 112, or lower under a small soft RLIMIT_NOFILE: each
+ *     process start and fork child pays one dup and one close per number
+ *     below it (a floor near 1024 cost about 0.8 ms each time), and the
+ *     numbers above 128 stay free for programs that pick high fds by hand
+ *     (shells take 255 and down).
  *   - The fds that appeared at the floor and above are the runtime's
  *     (rt_fd_owned); the shim refuses to close or replace them, with the
  *     EBADF the program would get for an fd it never opened.
@@ -32,7 +35,7 @@
 
 #include "rt_int.h"
 
-#define FD_FLOOR_MAX 1008           /* 16 below the usual limit of 1024 */
+#define FD_FLOOR_MAX 112            /* see above */
 #define FD_FLOOR_ROOM 16            /* kept free under the soft limit */
 #define OWNED_MAX 64                /* fds tracked from the floor up */
 

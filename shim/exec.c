@@ -214,62 +214,61 @@ static ptrdiff_t count_args(va_list *ap)
     return argc;
 }
 
-static void collect_args(char **argv, const char *arg, ptrdiff_t argc, va_list *ap)
+/* argv from the list, then exec(target, argv, envp): envp follows the list's
+ * NULL for execle, else it is environ. argv lives on this frame, which the
+ * exec call runs inside of. */
+static int exec_list(int (*exec)(const char *, char *const[], char *const[]),
+                     const char *target, const char *arg, va_list ap, bool with_envp)
 {
+    char *const *envp = environ;
+    ptrdiff_t argc;
+    va_list list;
+
+    va_copy(list, ap);
+    argc = count_args(&list);
+    va_end(list);
+    if (argc < 0)
+        return -1;
+    char *argv[argc + 1];
     argv[0] = (char *)arg;
+    va_copy(list, ap);
     for (ptrdiff_t i = 1; i <= argc; i++)
-        argv[i] = va_arg(*ap, char *);
+        argv[i] = va_arg(list, char *);
+    if (with_envp)
+        envp = va_arg(list, char *const *);
+    va_end(list);
+    return exec(target, argv, envp);
 }
 
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
-    ptrdiff_t argc;
     va_list ap;
+    int r;
 
     va_start(ap, arg);
-    argc = count_args(&ap);
+    r = exec_list(execve, path, arg, ap, false);
     va_end(ap);
-    if (argc < 0)
-        return -1;
-    char *argv[argc + 1];
-    va_start(ap, arg);
-    collect_args(argv, arg, argc, &ap);
-    va_end(ap);
-    return execv(path, argv);
+    return r;
 }
 
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-    ptrdiff_t argc;
     va_list ap;
+    int r;
 
     va_start(ap, arg);
-    argc = count_args(&ap);
+    r = exec_list(execvpe, file, arg, ap, false);
     va_end(ap);
-    if (argc < 0)
-        return -1;
-    char *argv[argc + 1];
-    va_start(ap, arg);
-    collect_args(argv, arg, argc, &ap);
-    va_end(ap);
-    return execvp(file, argv);
+    return r;
 }
 
 SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 {
-    char *const *envp;
-    ptrdiff_t argc;
     va_list ap;
+    int r;
 
     va_start(ap, arg);
-    argc = count_args(&ap);
+    r = exec_list(execve, path, arg, ap, true);
     va_end(ap);
-    if (argc < 0)
-        return -1;
-    char *argv[argc + 1];
-    va_start(ap, arg);
-    collect_args(argv, arg, argc, &ap);
-    envp = va_arg(ap, char *const *);
-    va_end(ap);
-    return execve(path, argv, envp);
+    return r;
 }
