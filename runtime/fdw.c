@@ -1,10 +1,4 @@
-/* fdw.c - the per-fd table and readiness waits.
- *
- * Each fd the program uses gets an entry on first contact: what kind of file it
- * is (which decides how an operation can be tried without blocking) and the
- * program's own view of O_NONBLOCK. The runtime never leaves O_NONBLOCK set on
- * a program's fd: the flag belongs to the open file description, which other
- * processes may share.
+/* fdw.c - readiness waits on the fds of the table (fdtab.c).
  *
  * Waits go through an epoll instance of fdw's own, one of the runtime's fds
  * (fds.c), which the loop watches through a single uv_poll_t: readable means
@@ -26,6 +20,16 @@
  * its operation before it waits, so an edge that came before that try is seen
  * by the try itself.
  *
+ * One exception saves a failing try per request: a short read of a TCP byte
+ * stream takes all the data queued (the kernel stops short only when the
+ * queue is empty, or at urgent data), so after one the fd is `drained`
+ * until the instance reports it again, and the next read waits before it
+ * tries. News reported before that read was about data the read took, and
+ * is dropped. What a read does not use up ends the scheme for the fd, once
+ * reported (such fds are watched for it): the peer's end of file or an
+ * error, which the read after the data returns, and urgent data, which a
+ * read stops short of with more queued.
+ *
  * close, dup2 and friends must call fdw_forget() first: waiters get EBADF,
  * the registration is removed before the number can be reused. A number
  * closed without telling us (inside libc) may keep a registration while the
@@ -34,7 +38,7 @@
  * wakes at worst a waiter that retries. A fork child gets an empty table and
  * an epoll instance of its own (fdw_fork_child).
  *
- * The table serves the one managed OS thread and its loop: no locking.
+ * Everything here serves the one managed OS thread and its loop: no locking.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,129 +48,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rt_int.h"
+#include "fdw_int.h"
 
 #define BATCH 1024                  /* events taken from the instance per loop run */
 
-struct fdw_node {
-    struct fdw_node *next, *prev;
-    gt_t *g;
-    int events;                 /* FDW_READ | FDW_WRITE wanted */
-    int fired;                  /* of those, the ones reported to us */
-    bool closed;                /* the fd was forgotten while we waited */
-};
-
-struct fdw {
-    struct fdw_info info;
-    int fd;
-    int watched;                /* FDW_READ | FDW_WRITE registered */
-    int pending;                /* reported, not yet handed to a waiter */
-    struct fdw_node *head, *tail;
-};
-
 static int ep = -1;                 /* fdw's epoll instance */
 static uv_poll_t ep_poll;           /* the loop's watch on it */
-
-static struct fdw **table;
-static size_t table_len;
-
-static struct fdw *entry(int fd)
-{
-    return fd >= 0 && (size_t)fd < table_len ? table[fd] : NULL;
-}
-
-static struct fdw *entry_new(int fd, enum fdw_kind kind, bool nonblock)
-{
-    struct fdw **grown;
-    struct fdw *f;
-    size_t len;
-
-    if ((size_t)fd >= table_len) {
-        len = table_len ? table_len : 256;
-        while (len <= (size_t)fd)
-            len *= 2;
-        grown = realloc(table, len * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        for (size_t i = table_len; i < len; i++)
-            grown[i] = NULL;
-        table = grown;
-        table_len = len;
-    }
-    f = calloc(1, sizeof(*f));
-    if (!f)
-        return NULL;
-    f->fd = fd;
-    f->info.kind = kind;
-    f->info.nonblock = nonblock;
-    table[fd] = f;
-    return f;
-}
-
-static enum fdw_kind kind_of(mode_t mode)
-{
-    switch (mode & S_IFMT) {
-    case S_IFREG:
-    case S_IFDIR:
-    case S_IFBLK:
-        return FDW_PLAIN;
-    case S_IFSOCK:
-        return FDW_SOCKET;
-    case S_IFCHR:
-        return FDW_POLLED;          /* ttys: readiness only */
-    default:
-        return FDW_NOWAIT;          /* pipes, eventfd and other anonymous inodes */
-    }
-}
-
-static uint64_t socket_timeout(int fd, int opt)
-{
-    struct timeval tv = { 0, 0 };
-    socklen_t len = sizeof(tv);
-
-    if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0)
-        return 0;
-    return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
-}
-
-struct fdw_info *fdw_info(int fd)
-{
-    struct fdw *f = entry(fd);
-    struct stat st;
-    int fl = 0;
-
-    if (f)
-        return &f->info;
-    if (fd < 0)
-        return NULL;
-    RT_CALL_OUT(fl = fstat(fd, &st) == 0 ? fcntl(fd, F_GETFL) : -1);
-    if (fl < 0)
-        return NULL;                /* bad fd: the real call will say so */
-    f = entry_new(fd, kind_of(st.st_mode), fl & O_NONBLOCK);
-    if (!f)
-        return NULL;
-    if (f->info.kind == FDW_SOCKET) {
-        f->info.rcvtimeo = socket_timeout(fd, SO_RCVTIMEO);
-        f->info.sndtimeo = socket_timeout(fd, SO_SNDTIMEO);
-    }
-    return &f->info;
-}
-
-struct fdw_info *fdw_peek(int fd)
-{
-    struct fdw *f = entry(fd);
-
-    return f ? &f->info : NULL;
-}
-
-struct fdw_info *fdw_learn(int fd, enum fdw_kind kind, bool nonblock)
-{
-    struct fdw *f;
-
-    fdw_forget(fd);                 /* a number we missed the close of */
-    f = entry_new(fd, kind, nonblock);
-    return f ? &f->info : NULL;
-}
 
 /* Remove fd from the instance, before the number can name another file. */
 static void unwatch(struct fdw *f)
@@ -177,12 +64,12 @@ static void unwatch(struct fdw *f)
 
 void fdw_forget(int fd)
 {
-    struct fdw *f = entry(fd);
+    struct fdw *f = fdw_entry(fd);
     struct fdw_node *n;
 
     if (!f)
         return;
-    table[fd] = NULL;
+    fdw_table[fd] = NULL;
     for (n = f->head; n; n = n->next) {
         n->closed = true;
         gt_unpark(n->g);
@@ -193,7 +80,7 @@ void fdw_forget(int fd)
 
 void fdw_forget_range(unsigned first, unsigned last)
 {
-    for (size_t fd = first; fd <= last && fd < table_len; fd++)
+    for (size_t fd = first; fd <= last && fd < fdw_table_len; fd++)
         fdw_forget((int)fd);
 }
 
@@ -202,9 +89,15 @@ void fdw_forget_range(unsigned first, unsigned last)
 static void deliver(struct fdw *f, uint32_t epoll_events)
 {
     int ready = epoll_events & (EPOLLHUP | EPOLLERR) ? FDW_READ | FDW_WRITE
-              : (epoll_events & EPOLLIN ? FDW_READ : 0) | (epoll_events & EPOLLOUT ? FDW_WRITE : 0);
+              : (epoll_events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP) ? FDW_READ : 0) |
+                (epoll_events & EPOLLOUT ? FDW_WRITE : 0);
     int taken = 0;
     struct fdw_node *n;
+
+    if (epoll_events & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        f->no_drain = true;
+    if (ready & FDW_READ)
+        f->drained = false;
 
     for (n = f->head; n; n = n->next) {
         if (n->events & ready) {
@@ -226,7 +119,7 @@ static void drain(uv_poll_t *h, int status, int uv_events)
     (void)h, (void)status, (void)uv_events;
     n = epoll_wait(ep, ev, BATCH, 0);
     for (int i = 0; i < n; i++)
-        if ((f = entry(ev[i].data.fd)))
+        if ((f = fdw_entry(ev[i].data.fd)))
             deliver(f, ev[i].events);
 }
 
@@ -263,10 +156,7 @@ int fdw_fork_child(void)
                     close(fresh));
     if (err)
         return err;
-    for (size_t fd = 0; fd < table_len; fd++) {
-        free(table[fd]);
-        table[fd] = NULL;
-    }
+    fdw_entries_drop();
     return 0;
 }
 
@@ -281,7 +171,10 @@ static bool watch(struct fdw *f, int events)
 
     if (want == f->watched)
         return true;
-    ev.events |= (want & FDW_READ ? EPOLLIN : 0) | (want & FDW_WRITE ? EPOLLOUT : 0);
+    if (want & FDW_READ)
+        ev.events |= f->info.drains ? EPOLLIN | EPOLLPRI | EPOLLRDHUP : EPOLLIN;
+    if (want & FDW_WRITE)
+        ev.events |= EPOLLOUT;
     RT_CALL_OUT(rc = epoll_ctl(ep, op, f->fd, &ev);
                 /* A registration left by a number closed behind our back. */
                 if (rc < 0 && errno == (op == EPOLL_CTL_ADD ? EEXIST : ENOENT))
@@ -335,7 +228,7 @@ int fdw_wait_many(const struct fdw_req *reqs, int n, uint64_t deadline)
         /* A bad fd, or one the instance cannot watch (a regular file), never
          * waits: the real call answers at once. Neither does one with news
          * nobody has taken yet: the caller's retry takes it. */
-        f = fdw_info(reqs[i].fd) ? entry(reqs[i].fd) : NULL;
+        f = fdw_info(reqs[i].fd) ? fdw_entry(reqs[i].fd) : NULL;
         if (!f || !watch(f, reqs[i].events) || (f->pending & reqs[i].events)) {
             if (f)
                 f->pending &= ~reqs[i].events;
@@ -357,7 +250,7 @@ int fdw_wait_many(const struct fdw_req *reqs, int n, uint64_t deadline)
     for (i = 0; i < n; i++) {
         if (!nodes[i].g || nodes[i].closed)
             continue;
-        f = entry(reqs[i].fd);
+        f = fdw_entry(reqs[i].fd);
         node_unlink(f, &nodes[i]);
         /* Only a wait that ends with 0 has the caller retry: otherwise the
          * news it was given waits for the next one. */
@@ -374,4 +267,19 @@ int fdw_wait(int fd, int events, uint64_t deadline)
     struct fdw_req req = { fd, events };
 
     return fdw_wait_many(&req, 1, deadline);
+}
+
+void fdw_read_short(struct fdw_info *fi)
+{
+    struct fdw *f = (struct fdw *)fi;
+
+    if (fi->drains && !f->no_drain && (f->watched & FDW_READ)) {
+        f->drained = true;
+        f->pending &= ~FDW_READ;
+    }
+}
+
+bool fdw_read_drained(const struct fdw_info *fi)
+{
+    return ((const struct fdw *)fi)->drained;
 }

@@ -130,6 +130,15 @@ void gt_set_sigmask(uint64_t mask);
 #define GT_USER_SIZE 320
 void *gt_user(gt_t *g);
 
+/* gt_user(gt_self()) as one thread-local load, for paths that run on every
+ * call (the running thread's block; only meaningful while rt_green()). */
+extern __thread void *rt_self_user __attribute__((tls_model("initial-exec")));
+
+static inline void *gt_self_user(void)
+{
+    return rt_self_user;
+}
+
 /* Interruption (the shim builds pthread_cancel on it). gt_set_interrupt(g,
  * true) marks g; while g waits with interruptible waits on, a mark makes the
  * wait end with ECANCELED (at once if already marked). */
@@ -208,6 +217,7 @@ struct fdw_info {
     enum fdw_kind kind;
     bool nonblock;              /* the program's own view of O_NONBLOCK */
     uint64_t rcvtimeo, sndtimeo;    /* a socket's SO_RCVTIMEO/SO_SNDTIMEO, ns; 0 = none */
+    bool drains;                /* a short read takes all that is queued (TCP) */
 };
 
 /* Look up or learn (fstat + F_GETFL on first contact) what an fd is. */
@@ -225,8 +235,15 @@ void fdw_forget_range(unsigned first, unsigned last);
  * none) passes. Returns 0 when ready (or possibly ready: retry the operation),
  * ETIMEDOUT, EBADF when the fd was closed meanwhile, ECANCELED, or EINTR.
  * Readiness is reported once (edge-triggered): wait only after the operation
- * said it would block, and retry it after every 0. */
+ * said it would block (or fdw_read_drained() says it would), and retry it
+ * after every 0. */
 int fdw_wait(int fd, int events, uint64_t deadline);
+
+/* After a short read on an fd that drains: until the instance reports it
+ * readable again, fdw_read_drained() says a read would only find nothing,
+ * and the caller may wait before trying (fdw.c). */
+void fdw_read_short(struct fdw_info *fi);
+bool fdw_read_drained(const struct fdw_info *fi);
 
 /* Wait on several fds at once (poll, select). */
 struct fdw_req {

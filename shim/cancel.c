@@ -64,7 +64,7 @@ SHIM_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf)
         REAL(__pthread_register_cancel)(buf);
         return;
     }
-    t = shim_thread(gt_self());
+    t = shim_self();
     *prev_of(buf) = t->cleanup;
     t->cleanup = buf;
 }
@@ -75,7 +75,7 @@ SHIM_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf)
         REAL(__pthread_unregister_cancel)(buf);
         return;
     }
-    shim_thread(gt_self())->cleanup = *prev_of(buf);
+    shim_self()->cleanup = *prev_of(buf);
 }
 
 /* A handler has run in its frame: on to the next one out. */
@@ -102,7 +102,7 @@ bool shim_cancel_used;
 
 void shim_testcancel_now(void)
 {
-    if (cancel_due(shim_thread(gt_self())))
+    if (cancel_due(shim_self()))
         shim_thread_exit(PTHREAD_CANCELED);
 }
 
@@ -167,7 +167,7 @@ SHIM_EXPORT int pthread_setcanceltype(int type, int *old)
         return REAL(pthread_setcanceltype)(type, old);
     if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
         return EINVAL;
-    t = shim_thread(gt_self());
+    t = shim_self();
     if (old)
         *old = t->cancel_async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
     t->cancel_async = type == PTHREAD_CANCEL_ASYNCHRONOUS;

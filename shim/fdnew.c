@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
@@ -68,16 +69,31 @@ int shim_fd_dup(int old, int newfd)
     } else if ((n = fdw_learn(newfd, o->kind, o->nonblock))) {
         n->rcvtimeo = o->rcvtimeo;      /* socket options belong to the socket */
         n->sndtimeo = o->sndtimeo;
+        n->drains = o->drains;
     }
     errno = saved;
     return newfd;
 }
 
+/* A TCP socket: its short reads take all that is queued (fdw_read_short). */
+static bool is_tcp(int domain, int type, int proto)
+{
+    return (domain == AF_INET || domain == AF_INET6) &&
+           (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
+           (proto == 0 || proto == IPPROTO_TCP);
+}
+
 SHIM_EXPORT int socket(int domain, int type, int proto)
 {
+    struct fdw_info *fi;
+    int fd;
+
     if (!rt_green())
         return REAL(socket)(domain, type, proto);
-    return shim_fd_new(REAL(socket)(domain, type, proto), FDW_SOCKET, type & SOCK_NONBLOCK);
+    fd = shim_fd_new(REAL(socket)(domain, type, proto), FDW_SOCKET, type & SOCK_NONBLOCK);
+    if ((fi = fdw_peek(fd)))
+        fi->drains = is_tcp(domain, type, proto);
+    return fd;
 }
 
 SHIM_EXPORT int socketpair(int domain, int type, int proto, int sv[2])

@@ -150,9 +150,12 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     shim_testcancel();
     if (!(fi = shim_blocking_fd(fd)))
         return REAL(read)(fd, buf, n);
+    if (shim_read_begin(fd, fi, &deadline) < 0)
+        return -1;
     while ((r = shim_read_nowait(fd, fi, buf, n)) < 0 && errno == EAGAIN)
         if (shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
             return -1;
+    shim_read_end(fi, r, n);
     return shim_keep_errno(r, saved);
 }
 

@@ -22,6 +22,24 @@ int shim_pause_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline, u
  * already (a Unix datagram receiver's full queue: nothing polls for it). */
 int shim_wait_writable(int fd, struct fdw_info *fi, uint64_t *deadline, uint64_t *pause);
 
+/* Before a read's first try: on a TCP socket whose last read took all that
+ * was queued, and with no news since, wait for news first rather than try
+ * in vain (fdw_read_drained). 0, or -1 and errno as shim_wait_fd. */
+static inline int shim_read_begin(int fd, struct fdw_info *fi, uint64_t *deadline)
+{
+    if (fi->drains && fdw_read_drained(fi))
+        return shim_wait_fd(fd, fi, FDW_READ, deadline);
+    return 0;
+}
+
+/* After a read that consumed what it returned: got < asked bytes means the
+ * queue was emptied (fdw_read_short). */
+static inline void shim_read_end(struct fdw_info *fi, ssize_t got, size_t asked)
+{
+    if (fi->drains && got > 0 && (size_t)got < asked)
+        fdw_read_short(fi);
+}
+
 /* One attempt at the rest of a write, `done` bytes into it, that does not
  * block. It sets *total, the size of the whole write, once it has succeeded
  * (only then may it read the program's buffer descriptions: a bad pointer

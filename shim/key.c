@@ -103,7 +103,7 @@ static bool destructor_round(struct shim_thread *t)
  * at the first look, as glibc's do (its specific_used flag). */
 void shim_key_run_destructors(void)
 {
-    struct shim_thread *t = shim_thread(gt_self());
+    struct shim_thread *t = shim_self();
     int round = 0;
 
     if (!t->keys)

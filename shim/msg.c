@@ -64,6 +64,8 @@ static ssize_t recv_wait(int fd, struct fdw_info *fi, int flags, recv_fn *attemp
     int saved = errno, fills = -1;
     ssize_t r;
 
+    if (!(flags & MSG_OOB) && shim_read_begin(fd, fi, &deadline) < 0)
+        return -1;
     for (;;) {
         r = attempt(fd, done, &total, flags | MSG_DONTWAIT, ctx);
         if (r > 0 && (flags & MSG_WAITALL) && done + (size_t)r < total &&
@@ -75,8 +77,11 @@ static ssize_t recv_wait(int fd, struct fdw_info *fi, int flags, recv_fn *attemp
             if (peek_pause(fd, fi, &pause, &deadline))
                 continue;
         }
-        if (r >= 0)
+        if (r >= 0) {
+            if (!(flags & (MSG_PEEK | MSG_OOB | MSG_WAITALL)))
+                shim_read_end(fi, r, total);
             return shim_keep_errno((ssize_t)done + r, saved);
+        }
         if (errno != EAGAIN || shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)
             return done ? shim_keep_errno((ssize_t)done, saved) : -1;
     }

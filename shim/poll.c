@@ -69,7 +69,7 @@ static void drop_closed(struct shim_fds *s)
  * running under the call's mask. */
 int shim_fds_wait(struct shim_fds *s, uint64_t deadline, const sigset_t *mask)
 {
-    struct shim_thread *t = shim_thread(gt_self());
+    struct shim_thread *t = shim_self();
     uint64_t own = gt_sigmask(gt_self());
     bool was = gt_interruptible(true), sw = shim_sig_wait_begin();
     unsigned handled = t->sig_handled;

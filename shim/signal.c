@@ -227,7 +227,7 @@ static void on_notify(void)
 
 void shim_signal_fork_child(void)
 {
-    struct shim_thread *t = shim_thread(gt_self());
+    struct shim_thread *t = shim_self();
 
     nlanded = 0;
     t->sig_queued = 0;
@@ -246,5 +246,5 @@ bool shim_sig_restarts(int sig)
 
 __attribute__((constructor)) static void signal_init(void)
 {
-    rt_signal_hooks(shim_signal_deliver, on_notify);
+    rt_signal_hooks(shim_signal_deliver_now, on_notify);
 }

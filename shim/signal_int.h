@@ -38,8 +38,16 @@ bool shim_sig_wait_begin(void);
 int shim_sig_wait_end(bool was, int err, bool restartable);
 
 /* Run the handlers of the calling thread's pending signals it does not
- * block (pthread_kill, or a signal the hub took for it). */
-void shim_signal_deliver(void);
+ * block (pthread_kill, or a signal the hub took for it). The check is
+ * inline: sched_yield makes it on every call, and nearly always finds
+ * nothing pending. */
+void shim_signal_deliver_now(void);
+
+static inline void shim_signal_deliver(void)
+{
+    if (__builtin_expect(shim_self()->sig_pending != 0, 0))
+        shim_signal_deliver_now();
+}
 
 /* Pend sig on another green thread, as pthread_kill/pthread_sigqueue. */
 int shim_signal_send(gt_t *g, int sig, int code, const union sigval *value);

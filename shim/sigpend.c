@@ -69,7 +69,7 @@ static int take(struct shim_thread *t, uint64_t want, struct shim_siginfo *out)
 int shim_signal_take(uint64_t want, siginfo_t *info)
 {
     struct shim_siginfo si;
-    int sig = take(shim_thread(gt_self()), want, &si);
+    int sig = take(shim_self(), want, &si);
 
     if (sig && info) {
         memset(info, 0, sizeof(*info));
@@ -78,7 +78,7 @@ int shim_signal_take(uint64_t want, siginfo_t *info)
     return sig;
 }
 
-void shim_signal_deliver(void)
+void shim_signal_deliver_now(void)
 {
     gt_t *self = gt_self();
     struct shim_thread *t = shim_thread(self);
@@ -132,7 +132,7 @@ bool shim_sig_wait_begin(void)
 
 int shim_sig_wait_end(bool was, int err, bool restartable)
 {
-    struct shim_thread *t = shim_thread(gt_self());
+    struct shim_thread *t = shim_self();
     bool restart = t->sig_restart;
 
     gt_signallable(was);

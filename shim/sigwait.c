@@ -47,7 +47,7 @@ static int close_sigfd(int fd)
 static int wait_signal(const sigset_t *set, siginfo_t *info, uint64_t deadline, bool once)
 {
     static const struct timespec zero;
-    struct shim_thread *t = shim_thread(gt_self());
+    struct shim_thread *t = shim_self();
     uint64_t want = shim_blockable(shim_sigset_bits(set));
     int saved = errno, fd = -1, err = 0, r;
     bool was, sw;

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "thread_int.h"
 
@@ -51,10 +53,12 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     c = REAL(accept4)(fd, addr, len, flags);
     if (c < 0)
         return c;
-    /* The kernel copies the listener's timeouts to the new socket. */
+    /* The kernel copies the listener's timeouts to the new socket, which
+     * has the listener's protocol. */
     if ((ci = fdw_learn(c, FDW_SOCKET, flags & SOCK_NONBLOCK))) {
         ci->rcvtimeo = fi->rcvtimeo;
         ci->sndtimeo = fi->sndtimeo;
+        ci->drains = fi->drains;
     }
     return (int)shim_keep_errno(c, saved);
 }
@@ -133,16 +137,23 @@ static uint64_t timeval_ns(const void *val, socklen_t len)
     return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
 }
 
+/* An upper layer protocol on TCP (kernel TLS) reads records: a read stops
+ * short at a record of another kind, with more queued, so the socket no
+ * longer drains (fdw_read_short). */
 SHIM_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 {
     struct fdw_info *fi;
     int r = REAL(setsockopt)(fd, level, opt, val, len);
 
-    if (r == 0 && level == SOL_SOCKET && rt_green() && (fi = fdw_peek(fd))) {
+    if (r != 0 || !rt_green() || !(fi = fdw_peek(fd)))
+        return r;
+    if (level == SOL_SOCKET) {
         if (opt == SO_RCVTIMEO_OLD || opt == SO_RCVTIMEO_NEW)
             fi->rcvtimeo = timeval_ns(val, len);
         else if (opt == SO_SNDTIMEO_OLD || opt == SO_SNDTIMEO_NEW)
             fi->sndtimeo = timeval_ns(val, len);
+    } else if (level == IPPROTO_TCP && opt == TCP_ULP) {
+        fi->drains = false;
     }
     return r;
 }

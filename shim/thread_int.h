@@ -45,6 +45,12 @@ static inline struct shim_thread *shim_thread(gt_t *g)
     return gt_user(g);
 }
 
+/* The calling green thread's: shim_thread(gt_self()) in one load. */
+static inline struct shim_thread *shim_self(void)
+{
+    return gt_self_user();
+}
+
 /* thread_info.c */
 void shim_name_initial_thread(void);
 

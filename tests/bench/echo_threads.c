@@ -1,14 +1,16 @@
 /*
  * echo_threads - thread-per-connection TCP echo server for the benchmarks.
  *
- * Usage: echo_threads [STACK_KIB]     (default 64)
+ * Usage: echo_threads [STACK_KIB [BUF_BYTES]]     (default 64, 4096)
  *
  * Listens on an ephemeral port of 127.0.0.1, prints "listening on PORT",
  * then accepts forever; every connection gets a detached pthread with a
  * STACK_KIB stack (pthread_attr_setstacksize: 10,000 native threads must
  * fit in memory) that echoes what it receives with blocking recv/send
- * until the peer closes.  It raises its soft RLIMIT_NOFILE to the hard one
- * to hold many connections.
+ * through a BUF_BYTES buffer on its stack, until the peer closes.  It
+ * raises its soft RLIMIT_NOFILE to the hard one to hold many connections.
+ * The buffer size decides how many stack pages an idle thread touches: a
+ * 4 KiB buffer and the frames around it span two.
  *
  * The same design as tests/progs/echo_server.c (the demo's server), with
  * the stack size as an argument and TCP_NODELAY on every connection, as
@@ -27,7 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ECHO_BUF_SIZE 4096
+static size_t buf_size = 4096;
 
 static void raise_nofile(void)
 {
@@ -61,7 +63,7 @@ static int listen_loopback(void)
 static void *echo(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    char buf[ECHO_BUF_SIZE];
+    char buf[buf_size];
     ssize_t n;
 
     while ((n = recv(fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == EINTR)) {
@@ -81,13 +83,15 @@ out:
 int main(int argc, char **argv)
 {
     long kib = argc > 1 ? atol(argv[1]) : 64;
+    long bytes = argc > 2 ? atol(argv[2]) : 4096;
     pthread_attr_t attr;
     int lfd, one = 1;
 
-    if (argc > 2 || kib < 16) {
-        fprintf(stderr, "usage: echo_threads [STACK_KIB >= 16]\n");
+    if (argc > 3 || kib < 16 || bytes < 64 || bytes > kib * 1024 / 2) {
+        fprintf(stderr, "usage: echo_threads [STACK_KIB >= 16 [64 <= BUF_BYTES <= half the stack]]\n");
         return 2;
     }
+    buf_size = (size_t)bytes;
     raise_nofile();
     lfd = listen_loopback();
     pthread_attr_init(&attr);
