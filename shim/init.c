@@ -157,6 +157,7 @@ __attribute__((constructor(101))) static void shim_init(void)
         fprintf(stderr, "greenrun: cannot start the runtime: %s\n", strerror(err));
         _exit(2);
     }
+    shim_self()->id = (unsigned)gt_id(gt_self());
     shim_name_initial_thread();
     keep_cxx_exception_state();
     if (cfg.debug)

@@ -38,6 +38,7 @@
 #include <stddef.h>
 
 #include "mutex_int.h"
+#include "thread_int.h"
 
 struct green_mutex {
     int locked;
@@ -104,20 +105,15 @@ int mutex_lock_deadline(int kind, clockid_t clk, const struct timespec *t, uint6
 /* `users`: a pthread_mutex_lock/unlock call, counted in __nusers; a condvar
  * wait's unlock and relock are not, as in glibc. */
 
-static unsigned id_of(gt_t *g)
+static bool held_by(const struct green_mutex *m, unsigned id)
 {
-    return (unsigned)gt_id(g);
+    return m->locked && m->owner == id;
 }
 
-static bool held_by(const struct green_mutex *m, gt_t *g)
-{
-    return m->locked && m->owner == id_of(g);
-}
-
-static void take(struct green_mutex *m, gt_t *g)
+static void take(struct green_mutex *m, unsigned id)
 {
     m->locked = 1;
-    m->owner = id_of(g);
+    m->owner = id;
     m->count = (m->kind & TYPE_MASK) == PTHREAD_MUTEX_RECURSIVE;
 }
 
@@ -142,7 +138,7 @@ static void release(struct green_mutex *m)
  * An uncontended lock and unlock must cost about what glibc's do (issue 5:
  * within 2 ns of native, where glibc pays two atomic instructions). These
  * two are small enough to be inlined into the exported calls, so that the
- * common case makes no call but gt_self() and gt_id() for the owner's id; any
+ * common case makes no call (the owner's id is in the shim's thread block); any
  * other case (a foreign kind, a held mutex, waiters, a recursive or
  * errorcheck unlock, which checks the owner) returns false and goes on in
  * green_lock/green_unlock (green_lock and green_trylock start with
@@ -154,7 +150,7 @@ static inline bool lock_uncontended(pthread_mutex_t *pm, bool users)
 
     if (__builtin_expect((m->kind & KIND_FOREIGN) || m->locked, 0))
         return false;
-    take(m, gt_self());
+    take(m, shim_self()->id);
     m->nusers += users;
     return true;
 }
@@ -196,13 +192,12 @@ static int green_lock(pthread_mutex_t *pm, clockid_t clk, const struct timespec 
                       bool users)
 {
     struct green_mutex *m = green(pm);
-    gt_t *self = gt_self();
     uint64_t deadline = 0;
     int err;
 
     if (lock_uncontended(pm, users))
         return 0;
-    if (held_by(m, self)) {
+    if (held_by(m, shim_self()->id)) {
         switch (mutex_type(pm)) {
         case PTHREAD_MUTEX_RECURSIVE:
             return recurse(m);
@@ -226,11 +221,10 @@ static int green_lock(pthread_mutex_t *pm, clockid_t clk, const struct timespec 
 static int green_trylock(pthread_mutex_t *pm)
 {
     struct green_mutex *m = green(pm);
-    gt_t *self = gt_self();
 
     if (lock_uncontended(pm, true))
         return 0;
-    if (held_by(m, self) && mutex_type(pm) == PTHREAD_MUTEX_RECURSIVE)
+    if (held_by(m, shim_self()->id) && mutex_type(pm) == PTHREAD_MUTEX_RECURSIVE)
         return recurse(m);
     return EBUSY;
 }
@@ -242,14 +236,14 @@ static int green_unlock(pthread_mutex_t *pm, bool users)
     int type = mutex_type(pm);
 
     if ((type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK) &&
-        !held_by(m, gt_self()))
+        !held_by(m, shim_self()->id))
         return EPERM;
     if (type == PTHREAD_MUTEX_RECURSIVE && --m->count)
         return 0;
     m->nusers -= users;
     w = gt_waitq_pop(&m->waiters);
     if (w) {
-        take(m, w->g);
+        take(m, (unsigned)gt_id(w->g));
         gt_unpark(w->g);
     } else {
         release(m);

@@ -62,6 +62,7 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     err = gt_spawn(&g, &ga, start, arg);
     if (err)
         return err;
+    shim_thread(g)->id = (unsigned)gt_id(g);
     /* As the kernel does: a new thread starts with its creator's name. */
     gt_set_name(g, gt_name(gt_self()));
     *thread = (pthread_t)g;

@@ -24,6 +24,7 @@ struct shim_siginfo {
 };
 
 struct shim_thread {
+    unsigned id;                    /* gt_id's low 32 bits: a mutex's owner */
     struct key_slot **keys;         /* KEY_BLOCKS blocks, from the first set */
     __pthread_unwind_buf_t *cleanup;    /* innermost pthread_cleanup_push */
     void *exit_result;              /* pthread_exit's value while cleanup runs */
