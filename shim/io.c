@@ -24,6 +24,8 @@
 #include "io_int.h"
 #include "signal_int.h"
 
+bool shim_drain_off;
+
 struct fdw_info *shim_blocking_fd(int fd)
 {
     struct fdw_info *fi = fdw_info(fd);
@@ -150,7 +152,8 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     shim_testcancel();
     if (!(fi = shim_blocking_fd(fd)))
         return REAL(read)(fd, buf, n);
-    if (shim_read_begin(fd, fi, &deadline) < 0)
+    /* A read of 0 bytes returns at once, whatever is queued. */
+    if (n && shim_read_begin(fd, fi, &deadline) < 0)
         return -1;
     while ((r = shim_read_nowait(fd, fi, buf, n)) < 0 && errno == EAGAIN)
         if (shim_wait_fd(fd, fi, FDW_READ, &deadline) < 0)

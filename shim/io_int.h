@@ -22,12 +22,32 @@ int shim_pause_fd(int fd, struct fdw_info *fi, int events, uint64_t *deadline, u
  * already (a Unix datagram receiver's full queue: nothing polls for it). */
 int shim_wait_writable(int fd, struct fdw_info *fi, uint64_t *deadline, uint64_t *pause);
 
+/* Reads on TCP sockets that wait before they try (fdw_read_short): off for
+ * good once the process reads urgent data (MSG_OOB: the next report may
+ * lack EPOLLPRI while a read still stops at the mark) or gives a socket an
+ * upper layer protocol (TCP_ULP: kernel TLS reads stop at a record of
+ * another kind) or a receive low-water mark (SO_RCVLOWAT above 1: no
+ * report until that much is queued, though a smaller read would return).
+ * Process-wide, because dups of the socket have entries of their own and
+ * a signal handler may be the reader. */
+extern bool shim_drain_off __attribute__((visibility("hidden")));
+
+static inline void shim_drain_stop(void)
+{
+    __atomic_store_n(&shim_drain_off, true, __ATOMIC_RELAXED);
+}
+
+static inline bool shim_drains(const struct fdw_info *fi)
+{
+    return fi->drains && !__atomic_load_n(&shim_drain_off, __ATOMIC_RELAXED);
+}
+
 /* Before a read's first try: on a TCP socket whose last read took all that
  * was queued, and with no news since, wait for news first rather than try
  * in vain (fdw_read_drained). 0, or -1 and errno as shim_wait_fd. */
 static inline int shim_read_begin(int fd, struct fdw_info *fi, uint64_t *deadline)
 {
-    if (fi->drains && fdw_read_drained(fi))
+    if (shim_drains(fi) && fdw_read_drained(fi))
         return shim_wait_fd(fd, fi, FDW_READ, deadline);
     return 0;
 }
@@ -36,7 +56,7 @@ static inline int shim_read_begin(int fd, struct fdw_info *fi, uint64_t *deadlin
  * queue was emptied (fdw_read_short). */
 static inline void shim_read_end(struct fdw_info *fi, ssize_t got, size_t asked)
 {
-    if (fi->drains && got > 0 && (size_t)got < asked)
+    if (shim_drains(fi) && got > 0 && (size_t)got < asked)
         fdw_read_short(fi);
 }
 

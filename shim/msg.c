@@ -64,7 +64,7 @@ static ssize_t recv_wait(int fd, struct fdw_info *fi, int flags, recv_fn *attemp
     int saved = errno, fills = -1;
     ssize_t r;
 
-    if (!(flags & MSG_OOB) && shim_read_begin(fd, fi, &deadline) < 0)
+    if (shim_read_begin(fd, fi, &deadline) < 0)
         return -1;
     for (;;) {
         r = attempt(fd, done, &total, flags | MSG_DONTWAIT, ctx);
@@ -78,7 +78,7 @@ static ssize_t recv_wait(int fd, struct fdw_info *fi, int flags, recv_fn *attemp
                 continue;
         }
         if (r >= 0) {
-            if (!(flags & (MSG_PEEK | MSG_OOB | MSG_WAITALL)))
+            if (!(flags & (MSG_PEEK | MSG_WAITALL)))
                 shim_read_end(fi, r, total);
             return shim_keep_errno((ssize_t)done + r, saved);
         }
@@ -109,6 +109,8 @@ static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
     struct from c = { buf, n, addr, alen };
     struct fdw_info *fi;
 
+    if (flags & MSG_OOB)
+        shim_drain_stop();
     if (!rt_green())
         return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
     shim_testcancel();
@@ -195,6 +197,8 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     struct fdw_info *fi;
     ssize_t r;
 
+    if (flags & MSG_OOB)
+        shim_drain_stop();
     if (!rt_green())
         return REAL(recvmsg)(fd, msg, flags);
     shim_testcancel();
@@ -283,6 +287,8 @@ SHIM_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
     struct fdw_info *fi;
     int r;
 
+    if (flags & MSG_OOB)
+        shim_drain_stop();
     if (!rt_green())
         return REAL(recvmmsg)(fd, vec, vlen, flags, tmo);
     shim_testcancel();

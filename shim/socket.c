@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string.h>
 
+#include "io_int.h"
 #include "thread_int.h"
 
 #define CONNECT_RETRY_NS 1000000
@@ -137,23 +139,32 @@ static uint64_t timeval_ns(const void *val, socklen_t len)
     return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
 }
 
-/* An upper layer protocol on TCP (kernel TLS) reads records: a read stops
- * short at a record of another kind, with more queued, so the socket no
- * longer drains (fdw_read_short). */
+/* Kernel TLS and a receive low-water mark change what a short read means
+ * (shim_drain_off), whoever sets them. */
+static bool stops_draining(int level, int opt, const void *val, socklen_t len)
+{
+    int lowat;
+
+    if (level == IPPROTO_TCP && opt == TCP_ULP)
+        return true;
+    if (level != SOL_SOCKET || opt != SO_RCVLOWAT || len < sizeof(lowat))
+        return false;
+    memcpy(&lowat, val, sizeof(lowat));
+    return lowat > 1;
+}
+
 SHIM_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 {
     struct fdw_info *fi;
     int r = REAL(setsockopt)(fd, level, opt, val, len);
 
-    if (r != 0 || !rt_green() || !(fi = fdw_peek(fd)))
-        return r;
-    if (level == SOL_SOCKET) {
+    if (r == 0 && stops_draining(level, opt, val, len))
+        shim_drain_stop();
+    if (r == 0 && level == SOL_SOCKET && rt_green() && (fi = fdw_peek(fd))) {
         if (opt == SO_RCVTIMEO_OLD || opt == SO_RCVTIMEO_NEW)
             fi->rcvtimeo = timeval_ns(val, len);
         else if (opt == SO_SNDTIMEO_OLD || opt == SO_SNDTIMEO_NEW)
             fi->sndtimeo = timeval_ns(val, len);
-    } else if (level == IPPROTO_TCP && opt == TCP_ULP) {
-        fi->drains = false;
     }
     return r;
 }

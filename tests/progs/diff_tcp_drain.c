@@ -1,39 +1,54 @@
 /* diff_tcp_drain.c - reads on a TCP socket after a read that took all that
- * was queued: the next data, the peer's shutdown, urgent data and a
- * receive timeout all reach a reader that blocks again at once.
+ * was queued (a short read): whatever comes next reaches a reader that
+ * blocks again at once.
  *
  * Checks, each on a fresh connection whose reader first blocks, then gets
- * one byte (a short read of a 100-byte buffer), then blocks again:
+ * one byte (a short read of a 100-byte buffer), then reads again:
  *   - data sent 30 ms later reaches recv, and read();
  *   - the peer's shutdown 30 ms later: end of file;
  *   - "bc" and the peer's shutdown back to back: "bc", then end of file;
  *   - with SO_RCVTIMEO 100 ms and nothing sent: EAGAIN after the timeout;
+ *   - a read of 0 bytes: 0 at once;
  *   - urgent data: "bc", an urgent "X" and "def" sent back to back while
- *     the reader waits: recv stops at the urgent mark ("bc"), MSG_OOB reads
- *     "X", and the next recv gets "def".
- * SO_RCVTIMEO 2 s turns a reader that would wait for ever into EAGAIN.
+ *     the reader waits: recv stops at the urgent mark ("bc"), the next recv
+ *     gets "def", and then the urgent byte is gone (EINVAL).
+ * And, in one thread, with everything sent before the reads:
+ *   - the urgent byte read first (MSG_OOB): "X", then "bc", then "def";
+ *   - SO_RCVLOWAT 10: a recv of 5 bytes returns the 5 queued at once.
+ * SO_RCVTIMEO 2 s turns a reader that would wait for ever into EAGAIN. The
+ * urgent-data and low-water checks run in child processes: what a process
+ * does with such sockets may change how all its reads are made.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
 
 #define DELAY_MS 30
 
-enum then { SEND_MORE, SHUT_DOWN, DATA_SHUT_DOWN, NOTHING, URGENT };
+enum then { SEND_MORE, SHUT_DOWN, DATA_SHUT_DOWN, NOTHING, ZERO_READ, URGENT };
 
 struct peer {
     int fd;
     enum then then;
 };
+
+static void xsend(int fd, const char *s, int flags)
+{
+    if (send(fd, s, strlen(s), flags) != (ssize_t)strlen(s))
+        die("send");
+}
 
 /* The writing end: one byte once the reader blocks, then `then`. */
 static void *peer_main(void *arg)
@@ -41,27 +56,25 @@ static void *peer_main(void *arg)
     struct peer *p = arg;
 
     sleep_ms(DELAY_MS);
-    if (send(p->fd, "a", 1, 0) != 1)
-        die("send a");
+    xsend(p->fd, "a", 0);
     sleep_ms(DELAY_MS);
     switch (p->then) {
     case SEND_MORE:
-        if (send(p->fd, "more", 4, 0) != 4)
-            die("send more");
+        xsend(p->fd, "more", 0);
         break;
     case DATA_SHUT_DOWN:
-        if (send(p->fd, "bc", 2, 0) != 2)
-            die("send bc");
+        xsend(p->fd, "bc", 0);
         /* fall through */
     case SHUT_DOWN:
         shutdown(p->fd, SHUT_WR);
         break;
     case NOTHING:
+    case ZERO_READ:
         break;
     case URGENT:
-        if (send(p->fd, "bc", 2, 0) != 2 || send(p->fd, "X", 1, MSG_OOB) != 1 ||
-            send(p->fd, "def", 3, 0) != 3)
-            die("send urgent");
+        xsend(p->fd, "bc", 0);
+        xsend(p->fd, "X", MSG_OOB);
+        xsend(p->fd, "def", 0);
         break;
     }
     return NULL;
@@ -75,20 +88,25 @@ static void set_rcvtimeo(int fd, long ms)
         die("SO_RCVTIMEO");
 }
 
-/* One recv (or read) into a 100-byte buffer: "N 'text'" or the error. */
-static const char *got(int fd, int flags, int use_read)
+/* One recv (or read) of up to n bytes: "N 'text'" or the error. */
+static const char *got_n(int fd, size_t n, int flags, int use_read)
 {
     static char out[160];
     char buf[100];
-    ssize_t n;
+    ssize_t r;
 
     errno = 0;
-    n = use_read ? read(fd, buf, sizeof(buf)) : recv(fd, buf, sizeof(buf), flags);
-    if (n < 0)
-        snprintf(out, sizeof(out), "%s", res(n, errno));
+    r = use_read ? read(fd, buf, n) : recv(fd, buf, n, flags);
+    if (r < 0)
+        snprintf(out, sizeof(out), "%s", res(r, errno));
     else
-        snprintf(out, sizeof(out), "%zd '%.*s'", n, (int)n, buf);
+        snprintf(out, sizeof(out), "%zd '%.*s'", r, (int)r, buf);
     return out;
+}
+
+static const char *got(int fd, int flags, int use_read)
+{
+    return got_n(fd, 100, flags, use_read);
 }
 
 static void run(const char *name, enum then then, int use_read)
@@ -100,24 +118,86 @@ static void run(const char *name, enum then then, int use_read)
 
     tcp_pair(sv);
     p.fd = sv[0];
-    if (then == NOTHING)
-        set_rcvtimeo(sv[1], 100);
-    if (then == URGENT || then == DATA_SHUT_DOWN)
-        set_rcvtimeo(sv[1], 2000);
+    set_rcvtimeo(sv[1], then == NOTHING ? 100 : 2000);
     t = spawn(peer_main, &p);
     printf("%s: first: %s\n", name, got(sv[1], 0, use_read));
     t0 = now_ms();
-    printf("%s: next: %s\n", name, got(sv[1], 0, use_read));
+    if (then == ZERO_READ) {
+        printf("%s: read of 0 bytes: %s\n", name, got_n(sv[1], 0, 0, 1));
+        printf("%s: at once: %s\n", name, took(t0, 0));
+    } else {
+        printf("%s: next: %s\n", name, got(sv[1], 0, use_read));
+    }
     if (then == NOTHING)
         printf("%s: timed out after 100 ms: %s\n", name, took(t0, 100));
     if (then == DATA_SHUT_DOWN)
         printf("%s: then: %s\n", name, got(sv[1], 0, use_read));
     if (then == URGENT) {
-        printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, 0));
         printf("%s: after the mark: %s\n", name, got(sv[1], 0, use_read));
+        printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, 0));
     }
     join(t);
     close_pair(sv);
+}
+
+/* A connection whose reader has had its first short read ("a") after a
+ * wait (poll), so that its next read could wait before it tries. */
+static void primed_pair(int sv[2], const char *name)
+{
+    struct pollfd p;
+
+    tcp_pair(sv);
+    set_rcvtimeo(sv[1], 2000);
+    p = (struct pollfd){ sv[1], POLLIN, 0 };
+    poll(&p, 1, DELAY_MS);
+    xsend(sv[0], "a", 0);
+    printf("%s: first: %s\n", name, got(sv[1], 0, 0));
+}
+
+static void urgent_first(void)
+{
+    const char *name = "recv, urgent byte first";
+    int sv[2];
+
+    primed_pair(sv, name);
+    xsend(sv[0], "bc", 0);
+    xsend(sv[0], "X", MSG_OOB);
+    xsend(sv[0], "def", 0);
+    printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, 0));
+    printf("%s: to the mark: %s\n", name, got(sv[1], 0, 0));
+    printf("%s: after the mark: %s\n", name, got(sv[1], 0, 0));
+    close_pair(sv);
+}
+
+static void low_water(void)
+{
+    const char *name = "recv, SO_RCVLOWAT 10";
+    int sv[2], lowat = 10;
+
+    primed_pair(sv, name);
+    if (setsockopt(sv[1], SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) < 0)
+        die("SO_RCVLOWAT");
+    xsend(sv[0], "vwxyz", 0);
+    printf("%s: recv of 5: %s\n", name, got_n(sv[1], 5, 0, 0));
+    close_pair(sv);
+}
+
+static void in_child(void (*fn)(void))
+{
+    pid_t pid = xfork();
+    int status;
+
+    if (pid == 0) {
+        fn();
+        exit(0);
+    }
+    if (waitpid(pid, &status, 0) != pid || status != 0)
+        printf("child: status %d\n", status);
+}
+
+static void urgent_waiting(void)
+{
+    run("recv, urgent data", URGENT, 0);
 }
 
 int main(void)
@@ -128,6 +208,9 @@ int main(void)
     run("recv, shutdown", SHUT_DOWN, 0);
     run("read, data and shutdown", DATA_SHUT_DOWN, 1);
     run("recv, timeout", NOTHING, 0);
-    run("recv, urgent data", URGENT, 0);
+    run("read, 0 bytes", ZERO_READ, 0);
+    in_child(urgent_waiting);
+    in_child(urgent_first);
+    in_child(low_water);
     return 0;
 }
