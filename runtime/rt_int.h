@@ -129,8 +129,10 @@ gt_t *rt_pick_next(struct rt_sched *s);
 void rt_runq_push(struct rt_runq *q, gt_t *g);
 gt_t *rt_runq_pop(struct rt_runq *q);
 void rt_switch(gt_t *from, gt_t *to);
-int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj);
 _Noreturn void rt_deadlock(struct rt_sched *s);
+
+/* park.c */
+int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj);
 
 /* thread.c */
 void rt_all_link(struct rt_sched *s, gt_t *g);

@@ -1,6 +1,7 @@
 /* sched.c - the scheduler of one managed OS thread: switching, the run
- * queue, the hub, parking. Threads are made and ended in thread.c; their
- * signal masks and the signal hooks are in signal.c.
+ * queue, the hub, yielding. Threads are made and ended in thread.c, parked
+ * and woken in park.c; their signal masks and the signal hooks are in
+ * signal.c.
  *
  * Switching: jump_fcontext(to, from) saves the running context on its own stack
  * and resumes `to`; the resumed side learns where it came from (transfer_t) and
@@ -170,91 +171,6 @@ static void hub_main(transfer_t t)
 }
 
 
-int rt_park(uint64_t deadline, bool outside, const char *what, const void *obj)
-{
-    struct rt_sched *s = rt_sched;
-    gt_t *self = s->current;
-    bool note, woke;
-
-    for (;;) {
-        if (self->interruptible && self->interrupted)
-            return ECANCELED;
-        if (deadline && deadline <= rt_now())
-            return ETIMEDOUT;
-        self->wake_reason = 0;
-        self->wait_what = what;
-        self->wait_obj = obj;
-        if (deadline)
-            rt_timer_insert(s, self, deadline);
-        if (outside)
-            s->outside_waiters++;
-        self->state = GT_PARKED;
-        rt_switch(self, rt_pick_next(s));
-        if (outside)
-            s->outside_waiters--;
-        note = self->sig_note;
-        woke = self->sig_woke;
-        self->sig_note = self->sig_woke = false;
-        if (note && !self->signallable && rt_on_signal)
-            rt_on_signal();
-        if (!woke)
-            return self->wake_reason;
-        if (self->signallable)
-            return EINTR;
-        /* Resumed only to take signals: the wait goes on. */
-    }
-}
-
-
-void gt_park(const char *what, const void *obj)
-{
-    rt_park(0, false, what, obj);
-}
-
-int gt_park_until(uint64_t deadline, const char *what, const void *obj)
-{
-    return rt_park(deadline, deadline != 0, what, obj);
-}
-
-bool gt_unpark(gt_t *g)
-{
-    if (g->state != GT_PARKED) {
-        /* Runnable only to take signals: this wake-up ends its wait. */
-        if (!g->sig_woke)
-            return false;
-        g->sig_woke = false;
-        return true;
-    }
-    if (g->heap_index)
-        rt_timer_remove(rt_sched, g);
-    g->state = GT_RUNNABLE;
-    rt_runq_push(&rt_sched->runq, g);
-    return true;
-}
-
-bool gt_parked(const gt_t *g)
-{
-    return g->state == GT_PARKED;
-}
-
-void gt_set_interrupt(gt_t *g, bool on)
-{
-    g->interrupted = on;
-    if (on && g->interruptible && g->state == GT_PARKED) {
-        gt_unpark(g);
-        g->wake_reason = ECANCELED;
-    }
-}
-
-bool gt_interruptible(bool on)
-{
-    gt_t *self = rt_sched->current;
-    bool was = self->interruptible;
-
-    self->interruptible = on;
-    return was;
-}
-
 void gt_yield(void)
 {
     struct rt_sched *s = rt_sched;
@@ -279,22 +195,6 @@ void gt_checkpoint(void)
     self->state = GT_RUNNABLE;
     rt_runq_push(&s->runq, self);
     rt_switch(self, &s->hub);
-}
-
-int gt_sleep(uint64_t ns)
-{
-    uint64_t deadline;
-    int rc;
-
-    if (ns == 0) {
-        gt_yield();
-        return 0;
-    }
-    deadline = rt_deadline_after(ns);
-    while ((rc = rt_park(deadline, true, "sleep", NULL)) != ETIMEDOUT)
-        if (rc == ECANCELED || rc == EINTR)
-            return rc;
-    return 0;
 }
 
 gt_t *gt_self(void)
