@@ -13,8 +13,9 @@
 #   --runs N  runs of each benchmark (default: 5; quick: 3 micro, 1 echo)
 #
 # Every benchmark program in build/bench/ is an ordinary pthread/socket
-# program run natively and under scripts/greenrun; each figure is the
-# median of the runs.  Micro benchmarks run on one CPU (so that a native
+# program run natively and under scripts/greenrun, in turn; each figure is
+# the median of the runs, and each ratio the median of the ratios within
+# a run (this machine's speed drifts between runs, by up to 1.5x).  Micro benchmarks run on one CPU (so that a native
 # switch is a real context switch); echo servers run on CPU 0 and the load
 # generator (build/bench/load, one epoll process, the same for all three
 # servers) on CPU 1.  The table says for each figure which issue-5 target
@@ -117,19 +118,32 @@ declare -A MICRO_ITERS=([yield]=400000 [create]=20000 [handoff]=100000
 	[condvar]=100000 [pipe]=50000 [mutex]=20000000 [recv]=1000000)
 
 bench_micro() {
-	local name=$1 mode iters i out vals
+	local name=$1 mode iters i out order n g
+	local -A vals
 	iters=${MICRO_ITERS[$name]}
 	((QUICK)) && iters=$((iters / 4))
-	for mode in native greenrun; do
-		vals=()
-		for ((i = 0; i < MICRO_RUNS; i++)); do
+	for ((i = 0; i < MICRO_RUNS; i++)); do
+		# Natively and under greenrun in turn, first and last alternately:
+		# the ratio of each pair is taken before the machine drifts.
+		order=(native greenrun)
+		((i % 2)) && order=(greenrun native)
+		n='' g=''
+		for mode in "${order[@]}"; do
 			local cmd=("$BIN/micro" "$name" "$iters")
 			[[ $mode == greenrun ]] && cmd=("$GREENRUN" "${cmd[@]}")
 			out=$(timeout -k 5 60 "${PIN_MICRO[@]}" "${cmd[@]}" 2>&1) ||
 				{ echo "bench: [${SECONDS}s] $name ($mode) failed: ${out:0:200}" >&2; continue; }
-			vals+=("$(sed -n 's/^ns_per_op=//p' <<<"$out")")
+			out=$(sed -n 's/^ns_per_op=//p' <<<"$out")
+			vals[$mode]+=" $out"
+			[[ $mode == native ]] && n=$out || g=$out
 		done
-		((${#vals[@]})) && R[$name,$mode,ns]=$(median "${vals[@]}")
+		vals[ratio]+=" $(ratio "$g" "$n")"
+		vals[diff]+=" $(awk -v a="$g" -v b="$n" 'BEGIN { if (a == "" || b == "") print "-"; else print a - b }')"
+	done
+	for mode in native greenrun ratio diff; do
+		# shellcheck disable=SC2086  # a list of numbers ("-": unmeasured)
+		set -- $(printf '%s\n' ${vals[$mode]:-} | grep -vx -- -)
+		(($#)) && R[$name,$mode,ns]=$(median "$@")
 	done
 	echo "bench: [${SECONDS}s] $name: native ${R[$name,native,ns]:-n/a} ns," \
 		"greenrun ${R[$name,greenrun,ns]:-n/a} ns" >&2
@@ -309,18 +323,19 @@ micro_rows() {
 		[pipe]="pipe ping-pong, round trip"
 		[mutex]="uncontended mutex lock+unlock"
 		[recv]="recv, data already waiting (64 B)")
-	local n g v target verdict
+	local n g v r d target verdict
 	for n in "${MICRO_NAMES[@]}"; do
 		wanted "$n" || continue
 		g=${R[$n,greenrun,ns]:-} v=${R[$n,native,ns]:-} target='' verdict=''
+		r=${R[$n,ratio,ns]:-} d=${R[$n,diff,ns]:-}
 		case $n in
 		yield) target='<= 50 ns' verdict=$(met 'a <= 50' "$g" 0) ;;
-		create) target='>= 100x faster than native' verdict=$(met 'b / a >= 100' "$g" "$v") ;;
-		condvar) target='>= 50x faster than native' verdict=$(met 'b / a >= 50' "$g" "$v") ;;
-		mutex) target='within 2 ns of native' verdict=$(met 'a - b <= 2' "$g" "$v") ;;
-		recv) target='within 5% of native' verdict=$(met 'a <= b * 1.05' "$g" "$v") ;;
+		create) target='>= 100x faster than native' verdict=$(met 'a * 100 <= 1' "$r" 0) ;;
+		condvar) target='>= 50x faster than native' verdict=$(met 'a * 50 <= 1' "$r" 0) ;;
+		mutex) target='within 2 ns of native' verdict=$(met 'a <= 2' "$d" 0) ;;
+		recv) target='within 5% of native' verdict=$(met 'a <= 1.05' "$r" 0) ;;
 		esac
-		row "${label[$n]}" ns "$g" "$v" '' "$target" "$verdict"
+		row_ratios "${label[$n]}" ns "$g" "$v" '' "$r" '' "$target" "$verdict"
 	done
 }
 
@@ -396,13 +411,14 @@ print_table() {
 	echo_rows
 	scale_rows
 	echo
-	echo "micro: median of $MICRO_RUNS runs, all on one CPU; echo: median of $ECHO_RUNS runs," \
-		"64-byte ping-pong on every connection, ${ECHO_WARMUP} s warm-up then ${ECHO_WINDOW} s measured,"
-	echo "  server on CPU 0, load generator on CPU 1; thread stacks $ECHO_STACK_KIB KiB; reference ="
-	echo "  single-threaded epoll server; echo ratios = median of each run's own ratio (a run is the"
-	echo "  three servers back to back, greenrun next to the reference); CPU/request = server"
-	echo "  utime+stime over the window / requests; RSS per idle conn = (RSS with every"
-	echo "  connection idle - RSS before) / connections."
+	echo "micro: all on one CPU, native and greenrun in turn, $MICRO_RUNS times; figures are medians, and"
+	echo "  each ratio (the mutex's: difference) is the median of the runs' own."
+	echo "echo: the three servers back to back, $ECHO_RUNS times, greenrun next to the reference;"
+	echo "  64-byte ping-pong on every connection, ${ECHO_WARMUP} s warm-up then ${ECHO_WINDOW} s measured; server"
+	echo "  on CPU 0, load generator on CPU 1; thread stacks $ECHO_STACK_KIB KiB, $((ECHO_BUF / 1024)) KiB buffers;"
+	echo "  reference = single-threaded epoll server; figures are medians, ratios the median of the"
+	echo "  runs' own; CPU/request = server utime+stime over the window / requests; RSS per idle"
+	echo "  conn = (RSS with every connection idle - RSS before) / connections."
 	echo "blocked threads: $MILLION_STACK_KIB KiB pthread stacks (pthread_attr_setstacksize);" \
 		"natively pid_max (32768) bounds the count,"
 	echo "  so native runs 10,000; bytes/thread = (peak RSS - RSS before) / threads."
