@@ -57,7 +57,10 @@ static bool peek_pause(int fd, struct fdw_info *fi, uint64_t *pause, uint64_t *d
     return !shim_fd_ready(fd, POLLRDHUP) && shim_pause_fd(fd, fi, FDW_READ, deadline, pause) == 0;
 }
 
-static ssize_t recv_wait(int fd, struct fdw_info *fi, int flags, recv_fn *attempt, void *ctx)
+/* Inlined into each caller, with its attempt: recv's fast path makes no
+ * indirect call. */
+static inline __attribute__((always_inline)) ssize_t
+recv_wait(int fd, struct fdw_info *fi, int flags, recv_fn *attempt, void *ctx)
 {
     uint64_t deadline = 0, pause = 0;
     size_t done = 0, total = 0;
