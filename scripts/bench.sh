@@ -10,7 +10,7 @@
 #               micro:  yield create handoff condvar pipe mutex recv
 #               echo:   echo100 echo1000 echo10000
 #               scale:  hold19000 idle million
-#   --runs N  runs of each benchmark (default: 5; quick: 3 micro, 1 echo)
+#   --runs N  runs of each benchmark (default: 9 micro, 5 echo; quick: 3, 1)
 #
 # Every benchmark program in build/bench/ is an ordinary pthread/socket
 # program run natively and under scripts/greenrun, in turn; each figure is
@@ -113,15 +113,15 @@ pin_setup() {
 
 # ---- micro ------------------------------------------------------------------
 
-# Iterations per micro benchmark in a full run (quick: a quarter).
-declare -A MICRO_ITERS=([yield]=400000 [create]=20000 [handoff]=100000
-	[condvar]=100000 [pipe]=50000 [mutex]=20000000 [recv]=1000000)
+# Iterations per micro benchmark in a full run (quick: half).
+declare -A MICRO_ITERS=([yield]=200000 [create]=10000 [handoff]=50000
+	[condvar]=50000 [pipe]=25000 [mutex]=10000000 [recv]=500000)
 
 bench_micro() {
 	local name=$1 mode iters i out order n g
 	local -A vals
 	iters=${MICRO_ITERS[$name]}
-	((QUICK)) && iters=$((iters / 4))
+	((QUICK)) && iters=$((iters / 2))
 	for ((i = 0; i < MICRO_RUNS; i++)); do
 		# Natively and under greenrun in turn, first and last alternately:
 		# the ratio of each pair is taken before the machine drifts.
@@ -438,7 +438,7 @@ main() {
 		MICRO_RUNS=${RUNS:-3} ECHO_RUNS=${RUNS:-1} ECHO_WARMUP=0.3 ECHO_WINDOW=1
 		MILLION_N=100000
 	else
-		MICRO_RUNS=${RUNS:-5} ECHO_RUNS=${RUNS:-5} ECHO_WARMUP=1 ECHO_WINDOW=3
+		MICRO_RUNS=${RUNS:-9} ECHO_RUNS=${RUNS:-5} ECHO_WARMUP=1 ECHO_WINDOW=3
 		MILLION_N=1000000
 	fi
 	machine >&2
