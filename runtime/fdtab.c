@@ -82,14 +82,14 @@ static uint64_t socket_timeout(int fd, int opt)
     return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
-struct fdw_info *fdw_info(int fd)
+/* First contact with fd: ask the kernel what it is (out of line, so that
+ * fdw_info's common case needs no stack frame). */
+static __attribute__((noinline)) struct fdw_info *learn(int fd)
 {
-    struct fdw *f = fdw_entry(fd);
+    struct fdw *f;
     struct stat st;
     int fl = 0;
 
-    if (f)
-        return &f->info;
     if (fd < 0)
         return NULL;
     RT_CALL_OUT(fl = fstat(fd, &st) == 0 ? fcntl(fd, F_GETFL) : -1);
@@ -103,6 +103,13 @@ struct fdw_info *fdw_info(int fd)
         f->info.sndtimeo = socket_timeout(fd, SO_SNDTIMEO);
     }
     return &f->info;
+}
+
+struct fdw_info *fdw_info(int fd)
+{
+    struct fdw *f = fdw_entry(fd);
+
+    return f ? &f->info : learn(fd);
 }
 
 struct fdw_info *fdw_peek(int fd)
