@@ -10,7 +10,7 @@
 #               micro:  yield create handoff condvar pipe mutex recv
 #               echo:   echo100 echo1000 echo10000
 #               scale:  hold19000 idle million
-#   --runs N  runs of each benchmark (default: 9 micro, 5 echo; quick: 3, 1)
+#   --runs N  runs of each benchmark (default: 9 micro, 7 echo; quick: 3, 1)
 #
 # Every benchmark program in build/bench/ is an ordinary pthread/socket
 # program run natively and under scripts/greenrun, in turn; each figure is
@@ -438,7 +438,7 @@ main() {
 		MICRO_RUNS=${RUNS:-3} ECHO_RUNS=${RUNS:-1} ECHO_WARMUP=0.3 ECHO_WINDOW=1
 		MILLION_N=100000
 	else
-		MICRO_RUNS=${RUNS:-9} ECHO_RUNS=${RUNS:-5} ECHO_WARMUP=1 ECHO_WINDOW=3
+		MICRO_RUNS=${RUNS:-9} ECHO_RUNS=${RUNS:-7} ECHO_WARMUP=0.5 ECHO_WINDOW=2
 		MILLION_N=1000000
 	fi
 	machine >&2
