@@ -3,7 +3,7 @@
 # The benchmark programs in tests/bench/ are ordinary pthread and socket
 # programs, built like the test programs (PROG_CFLAGS) into build/bench/;
 # scripts/bench.sh runs each natively and under scripts/greenrun and prints
-# one table.  `make bench` is the full run (about 10 minutes), `make
+# one table.  `make bench` is the full run (about 5 minutes), `make
 # bench-quick` the everyday one (under a minute).
 
 BENCH := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
