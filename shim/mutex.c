@@ -61,8 +61,6 @@ SAME_OFFSET(kind, __kind);
 SAME_OFFSET(waiters, __list);
 _Static_assert(sizeof(struct green_mutex) == sizeof(pthread_mutex_t), "mutex layout");
 
-#define NS_PER_SEC 1000000000L
-
 static struct green_mutex *green(const pthread_mutex_t *m)
 {
     return (struct green_mutex *)m;
@@ -71,33 +69,6 @@ static struct green_mutex *green(const pthread_mutex_t *m)
 int shim_mutex_is_green(const pthread_mutex_t *m)
 {
     return !(green(m)->kind & KIND_FOREIGN);
-}
-
-/* ---- timed waits ---- */
-
-static bool bad_nsec(const struct timespec *t)
-{
-    return t->tv_nsec < 0 || t->tv_nsec >= NS_PER_SEC;
-}
-
-/* A timed lock about to wait: glibc's answer for the timespec, or 0 and the
- * deadline. glibc's futex wait takes a time before the epoch as past before
- * the kernel sees a bad tv_nsec; robust and priority-protect mutexes check
- * tv_nsec first; the kernel's FUTEX_LOCK_PI rejects both. */
-int mutex_lock_deadline(int kind, clockid_t clk, const struct timespec *t, uint64_t *deadline)
-{
-    if (kind & KIND_PI) {
-        if (t->tv_sec < 0 || bad_nsec(t))
-            return EINVAL;
-    } else if (kind & (KIND_ROBUST | KIND_PP)) {
-        if (bad_nsec(t))
-            return EINVAL;
-        if (t->tv_sec < 0)
-            return ETIMEDOUT;
-    } else if (t->tv_sec < 0) {
-        return ETIMEDOUT;
-    }
-    return shim_abs_deadline(clk, t, deadline);     /* EINVAL for a bad tv_nsec */
 }
 
 /* ---- green mutexes ---- */

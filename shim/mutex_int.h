@@ -17,8 +17,8 @@ static inline int mutex_type(const pthread_mutex_t *m)
     return m->__data.__kind & TYPE_MASK;
 }
 
-/* A timed lock about to wait: glibc's answer for the timespec, or 0 and the
- * deadline. */
+/* mutex_deadline.c: a timed lock about to wait: glibc's answer for the
+ * timespec, or 0 and the deadline. */
 int mutex_lock_deadline(int kind, clockid_t clk, const struct timespec *t, uint64_t *deadline);
 
 /* mutex_foreign.c */

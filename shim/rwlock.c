@@ -30,18 +30,12 @@
  * any, as glibc's does; on a lock that is free or write-held by another thread
  * glibc would corrupt its counters, here it changes nothing and returns 0.
  *
- * Process-shared rwlocks keep glibc's implementation: a green thread polls the
- * real try-operations with a growing pause, honouring its deadline. glibc
- * recognises its own write lock by OS thread id, which all green threads
- * share, so the green thread that holds one is kept in glibc's unused __pad2.
- * Polling waiters do not register with glibc, so a writer of this process
- * waiting on a shared PREFER_WRITER_NONRECURSIVE lock does not keep out
- * readers of other processes.
+ * Process-shared rwlocks keep glibc's implementation (rwlock_shared.c).
  */
 #include <errno.h>
 #include <stddef.h>
 
-#include "shim.h"
+#include "rwlock_int.h"
 
 struct green_rwlock {
     struct gt_waitq readers_waiting;
@@ -164,46 +158,6 @@ static int green_wrlock(struct green_rwlock *rw, uint64_t deadline)
     return wait_turn(rw, &rw->writers_waiting, deadline, "rwlock (write)");
 }
 
-/* ---- process-shared locks: glibc's, polled ---- */
-
-/* __pad2 first: asking for the thread id is a system call. */
-static bool shared_held_by_self(const pthread_rwlock_t *l)
-{
-    return l->__data.__pad2 == (unsigned long)gt_self() &&
-           l->__data.__cur_writer == gettid();
-}
-
-/* Call try until it stops saying EBUSY or the deadline passes. */
-static int shared_poll(pthread_rwlock_t *l, int (*try)(pthread_rwlock_t *), uint64_t deadline)
-{
-    uint64_t pause = 0;
-    int err;
-
-    while ((err = try(l)) == EBUSY)
-        if ((err = shim_backoff(&pause, deadline)))
-            return err;
-    return err;
-}
-
-static int shared_rdlock(pthread_rwlock_t *l, uint64_t deadline)
-{
-    if (shared_held_by_self(l))
-        return EDEADLK;
-    return shared_poll(l, REAL(pthread_rwlock_tryrdlock), deadline);
-}
-
-static int shared_wrlock(pthread_rwlock_t *l, uint64_t deadline)
-{
-    int err;
-
-    if (shared_held_by_self(l))
-        return EDEADLK;
-    err = shared_poll(l, REAL(pthread_rwlock_trywrlock), deadline);
-    if (err == 0)
-        l->__data.__pad2 = (unsigned long)gt_self();
-    return err;
-}
-
 /* ---- the interposed functions ---- */
 
 /* The timed variants check clock and timespec first, as glibc does, even
@@ -216,7 +170,7 @@ static int rdlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *a
     if (abstime && (err = shim_abs_deadline(clock, abstime, &deadline)))
         return err;
     if (!rwlock_is_green(l))
-        return shared_rdlock(l, deadline);
+        return rwlock_shared_rdlock(l, deadline);
     return green_rdlock(green(l), deadline);
 }
 
@@ -228,7 +182,7 @@ static int wrlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *a
     if (abstime && (err = shim_abs_deadline(clock, abstime, &deadline)))
         return err;
     if (!rwlock_is_green(l))
-        return shared_wrlock(l, deadline);
+        return rwlock_shared_wrlock(l, deadline);
     return green_wrlock(green(l), deadline);
 }
 
@@ -290,16 +244,11 @@ SHIM_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 SHIM_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 {
     struct green_rwlock *rw = green(l);
-    int err;
 
     if (!rt_green())
         return REAL(pthread_rwlock_trywrlock)(l);
-    if (!rwlock_is_green(l)) {
-        err = REAL(pthread_rwlock_trywrlock)(l);
-        if (err == 0)
-            l->__data.__pad2 = (unsigned long)gt_self();
-        return err;
-    }
+    if (!rwlock_is_green(l))
+        return rwlock_shared_trywrlock(l);
     if (rw->writer || rw->readers)
         return EBUSY;
     rw->writer = gt_self();
@@ -312,11 +261,8 @@ SHIM_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 
     if (!rt_green())
         return REAL(pthread_rwlock_unlock)(l);
-    if (!rwlock_is_green(l)) {
-        if (shared_held_by_self(l))
-            l->__data.__pad2 = 0;
-        return REAL(pthread_rwlock_unlock)(l);
-    }
+    if (!rwlock_is_green(l))
+        return rwlock_shared_unlock(l);
     if (rw->writer == gt_self())
         rw->writer = NULL;
     else if (rw->readers)
