@@ -1,4 +1,5 @@
-/* test_sched.c - green threads and their scheduler (runtime/sched.c).
+/* test_sched.c - green threads and their scheduler (runtime/sched.c, park.c,
+ * thread.c).
  *
  * Covers: the adopted OS thread is green thread 1; rt_start() refuses a second
  * start; spawn + join returns the result; ids increase; spawned threads first
@@ -13,7 +14,8 @@
  * stack held; stack and guard sizes from the attributes, the configured
  * default and RLIMIT_STACK; a caller-provided stack is used and never cached;
  * stack sizes that cannot be mapped (up to SIZE_MAX) fail cleanly; rt_mode is
- * green in every green thread, also after the hub ran.
+ * green in every green thread, also after the hub ran; gt_self_user() is the
+ * running thread's user block after yields, parks and joins.
  *
  * Green threads never call cr_assert (it longjmps to the test's own stack):
  * they record what they saw and the main thread asserts.
@@ -559,6 +561,34 @@ Test(sched, new_thread_starts_with_errno_zero, .init = start)
     errno = EIO;
     cr_assert_eq(gt_join(g, NULL), 0);
     cr_assert_eq(first_errno, 0);
+}
+
+/* gt_self_user() is the running thread's gt_user() after every kind of
+ * switch: a first run, a yield, a park the hub ends. */
+static int user_mismatches;
+static void *check_self_user(void *arg)
+{
+    for (int i = 0; i < 5; i++) {
+        user_mismatches += gt_self_user() != gt_user(gt_self());
+        if (i == 2)
+            gt_sleep(1000000);     /* 1 ms: the hub wakes it */
+        else
+            gt_yield();
+    }
+    return arg;
+}
+
+Test(sched, self_user_follows_every_switch, .init = start)
+{
+    gt_t *g[3];
+
+    cr_assert_eq(gt_self_user(), gt_user(gt_self()));
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(gt_spawn(&g[i], NULL, check_self_user, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(gt_join(g[i], NULL), 0);
+    cr_assert_eq(user_mismatches, 0);
+    cr_assert_eq(gt_self_user(), gt_user(gt_self()), "wrong after the joins");
 }
 
 /* ---- park and unpark ---- */
