@@ -171,10 +171,12 @@ static ssize_t recvmsg_attempt(int fd, size_t done, size_t *total, int flags, vo
             c->msg->msg_flags = m.msg_flags;
         }
     }
+    /* The kernel has read the program's iovec array by now; it leaves the
+     * array and its place in msg as they were. */
     if (r > 0)
         *total = c->msg->msg_controllen || (c->msg->msg_flags & MSG_CTRUNC)
                      ? done + (size_t)r
-                     : shim_iov_len(c->orig.msg_iov, c->orig.msg_iovlen);
+                     : shim_iov_len(c->msg->msg_iov, c->msg->msg_iovlen);
     return r;
 }
 

@@ -4,7 +4,7 @@
  *
  * Checks, each on a fresh connection whose reader first blocks, then gets
  * one byte (a short read of a 100-byte buffer), then reads again:
- *   - data sent 30 ms later reaches recv, and read();
+ *   - data sent 30 ms later reaches recv, read() and recvmsg;
  *   - the peer's shutdown 30 ms later: end of file;
  *   - "bc" and the peer's shutdown back to back: "bc", then end of file;
  *   - with SO_RCVTIMEO 100 ms and nothing sent: EAGAIN after the timeout;
@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,15 +89,20 @@ static void set_rcvtimeo(int fd, long ms)
         die("SO_RCVTIMEO");
 }
 
-/* One recv (or read) of up to n bytes: "N 'text'" or the error. */
-static const char *got_n(int fd, size_t n, int flags, int use_read)
+enum how { RECV, READ, RECVMSG };
+
+/* One recv (read, recvmsg) of up to n bytes: "N 'text'" or the error. */
+static const char *got_n(int fd, size_t n, int flags, enum how how)
 {
     static char out[160];
     char buf[100];
+    struct iovec v = { buf, n };
+    struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
     ssize_t r;
 
     errno = 0;
-    r = use_read ? read(fd, buf, n) : recv(fd, buf, n, flags);
+    r = how == READ ? read(fd, buf, n) : how == RECVMSG ? recvmsg(fd, &m, flags)
+                                                       : recv(fd, buf, n, flags);
     if (r < 0)
         snprintf(out, sizeof(out), "%s", res(r, errno));
     else
@@ -104,12 +110,12 @@ static const char *got_n(int fd, size_t n, int flags, int use_read)
     return out;
 }
 
-static const char *got(int fd, int flags, int use_read)
+static const char *got(int fd, int flags, enum how how)
 {
-    return got_n(fd, 100, flags, use_read);
+    return got_n(fd, 100, flags, how);
 }
 
-static void run(const char *name, enum then then, int use_read)
+static void run(const char *name, enum then then, enum how how)
 {
     struct peer p = { .then = then };
     int sv[2];
@@ -120,21 +126,21 @@ static void run(const char *name, enum then then, int use_read)
     p.fd = sv[0];
     set_rcvtimeo(sv[1], then == NOTHING ? 100 : 2000);
     t = spawn(peer_main, &p);
-    printf("%s: first: %s\n", name, got(sv[1], 0, use_read));
+    printf("%s: first: %s\n", name, got(sv[1], 0, how));
     t0 = now_ms();
     if (then == ZERO_READ) {
-        printf("%s: read of 0 bytes: %s\n", name, got_n(sv[1], 0, 0, 1));
+        printf("%s: read of 0 bytes: %s\n", name, got_n(sv[1], 0, 0, READ));
         printf("%s: at once: %s\n", name, took(t0, 0));
     } else {
-        printf("%s: next: %s\n", name, got(sv[1], 0, use_read));
+        printf("%s: next: %s\n", name, got(sv[1], 0, how));
     }
     if (then == NOTHING)
         printf("%s: timed out after 100 ms: %s\n", name, took(t0, 100));
     if (then == DATA_SHUT_DOWN)
-        printf("%s: then: %s\n", name, got(sv[1], 0, use_read));
+        printf("%s: then: %s\n", name, got(sv[1], 0, how));
     if (then == URGENT) {
-        printf("%s: after the mark: %s\n", name, got(sv[1], 0, use_read));
-        printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, 0));
+        printf("%s: after the mark: %s\n", name, got(sv[1], 0, how));
+        printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, RECV));
     }
     join(t);
     close_pair(sv);
@@ -151,7 +157,7 @@ static void primed_pair(int sv[2], const char *name)
     p = (struct pollfd){ sv[1], POLLIN, 0 };
     poll(&p, 1, DELAY_MS);
     xsend(sv[0], "a", 0);
-    printf("%s: first: %s\n", name, got(sv[1], 0, 0));
+    printf("%s: first: %s\n", name, got(sv[1], 0, RECV));
 }
 
 static void urgent_first(void)
@@ -163,9 +169,9 @@ static void urgent_first(void)
     xsend(sv[0], "bc", 0);
     xsend(sv[0], "X", MSG_OOB);
     xsend(sv[0], "def", 0);
-    printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, 0));
-    printf("%s: to the mark: %s\n", name, got(sv[1], 0, 0));
-    printf("%s: after the mark: %s\n", name, got(sv[1], 0, 0));
+    printf("%s: urgent byte: %s\n", name, got(sv[1], MSG_OOB, RECV));
+    printf("%s: to the mark: %s\n", name, got(sv[1], 0, RECV));
+    printf("%s: after the mark: %s\n", name, got(sv[1], 0, RECV));
     close_pair(sv);
 }
 
@@ -178,7 +184,7 @@ static void low_water(void)
     if (setsockopt(sv[1], SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) < 0)
         die("SO_RCVLOWAT");
     xsend(sv[0], "vwxyz", 0);
-    printf("%s: recv of 5: %s\n", name, got_n(sv[1], 5, 0, 0));
+    printf("%s: recv of 5: %s\n", name, got_n(sv[1], 5, 0, RECV));
     close_pair(sv);
 }
 
@@ -197,18 +203,20 @@ static void in_child(void (*fn)(void))
 
 static void urgent_waiting(void)
 {
-    run("recv, urgent data", URGENT, 0);
+    run("recv, urgent data", URGENT, RECV);
 }
 
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    run("recv, more data", SEND_MORE, 0);
-    run("read, more data", SEND_MORE, 1);
-    run("recv, shutdown", SHUT_DOWN, 0);
-    run("read, data and shutdown", DATA_SHUT_DOWN, 1);
-    run("recv, timeout", NOTHING, 0);
-    run("read, 0 bytes", ZERO_READ, 0);
+    run("recv, more data", SEND_MORE, RECV);
+    run("read, more data", SEND_MORE, READ);
+    run("recvmsg, more data", SEND_MORE, RECVMSG);
+    run("recv, shutdown", SHUT_DOWN, RECV);
+    run("read, data and shutdown", DATA_SHUT_DOWN, READ);
+    run("recvmsg, data and shutdown", DATA_SHUT_DOWN, RECVMSG);
+    run("recv, timeout", NOTHING, RECV);
+    run("read, 0 bytes", ZERO_READ, RECV);
     in_child(urgent_waiting);
     in_child(urgent_first);
     in_child(low_water);
