@@ -226,7 +226,7 @@ int fdw_wait_many(const struct fdw_req *reqs, int n, uint64_t deadline)
         /* A bad fd, or one the instance cannot watch (a regular file), never
          * waits: the real call answers at once. Neither does one with news
          * nobody has taken yet: the caller's retry takes it. */
-        f = fdw_info(reqs[i].fd) ? fdw_entry(reqs[i].fd) : NULL;
+        f = (struct fdw *)fdw_info(reqs[i].fd);    /* info first: NULL stays NULL */
         if (!f || !watch(f, reqs[i].events) || (f->pending & reqs[i].events)) {
             if (f)
                 f->pending &= ~reqs[i].events;

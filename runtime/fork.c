@@ -26,7 +26,8 @@
  *     join does in a fork child, and the deadlock report says so. Their stacks
  *     stay mapped, as a native fork child keeps the other threads' stacks.
  *   - The run queue, the deadline heap, the count of threads waiting on the
- *     outside and the statistics start from the one thread alive: the
+ *     outside, the hub's signal-mask counts and the statistics start from
+ *     the one thread alive: the
  *     deadlock detector and "the last thread to finish ends the process" must
  *     count the child's threads, not the parent's.
  *
@@ -36,6 +37,8 @@
  * The renewed loop's fds are kept out of the program's way as the first
  * ones were (fds.c).
  */
+#include <string.h>
+
 #include "rt_int.h"
 
 int rt_fork_child(void)
@@ -44,12 +47,9 @@ int rt_fork_child(void)
     gt_t *self = s->current, *g;
     int err;
 
-    RT_CALL_OUT(err = rt_fds_loop_fork(&s->loop));
-    if (err) {
-        rt_mode = RT_MODE_OFF;      /* nothing may touch the shared instance */
-        return -err;
-    }
-    err = fdw_fork_child();
+    RT_CALL_OUT(err = -rt_fds_loop_fork(&s->loop));
+    if (!err)
+        err = fdw_fork_child();
     if (err) {
         rt_mode = RT_MODE_OFF;      /* nothing may touch the shared instance */
         return err;
@@ -59,6 +59,10 @@ int rt_fork_child(void)
             g->state = GT_GONE;
     self->all_next = self->all_prev = NULL;
     s->all = self;
+    /* The hub's mask counts this thread alone now. */
+    memset(s->mask_count, 0, sizeof(s->mask_count));
+    s->mask_any = 0;
+    rt_count_mask(s, self->sigmask, 1);
     s->runq.head = s->runq.tail = NULL;
     s->heap_len = 0;
     s->outside_waiters = 0;

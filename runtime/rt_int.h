@@ -92,11 +92,10 @@ struct rt_sched {
     uint64_t next_id;
     uint64_t applied_mask;      /* the OS thread's signal mask */
     /* For the hub's mask, what every live thread blocks: how many threads
-     * block each signal, the signals some thread blocks, and the threads
-     * counted (a fork child's shrink to one without telling us). */
+     * block each signal (stats.live: all of them), the signals some thread
+     * blocks. */
     uint32_t mask_count[64];
     uint64_t mask_any;
-    uint64_t mask_live;
     uv_async_t notify;          /* rt_notify(): a signal handler wakes the hub */
     void *state_addr;           /* rt_thread_state() block, if any */
     size_t state_len;

@@ -17,7 +17,6 @@
  * runnable at the last poll has had its turn (see poll_due).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -76,7 +75,7 @@ gt_t *rt_runq_pop(struct rt_runq *q)
 }
 
 
-/* Called on the rt_resumed side of every switch. */
+/* Called on the resumed side of every switch. */
 void rt_resumed(transfer_t t)
 {
     gt_t *from = t.data;
@@ -112,13 +111,9 @@ void rt_switch(gt_t *from, gt_t *to)
  * has passed, and the round is over: every thread queued before the last
  * poll (the threads it woke among them) has had its turn, which the head of
  * the FIFO run queue tells. Polling sooner would not run anyone sooner (what
- * it wakes queues behind them all), but under load (a round longer than the
- * interval) it would find the fds of the threads woken by the last poll
- * still ready, their threads not yet run, and on_poll (fdw.c) would stop
- * watching them: an epoll_ctl DEL, and an ADD at their next wait, per
- * request (an echo server at 1,000 connections: 1.4x the CPU per request
- * of an epoll server before, 1.0-1.2x after). A round always ends: the
- * queue is FIFO. */
+ * it wakes queues behind them all); under load (a round longer than the
+ * interval) it would only take the ready fds in smaller batches, with more
+ * epoll_wait calls per request. A round always ends: the queue is FIFO. */
 static bool poll_due(struct rt_sched *s)
 {
     gt_t *head = s->runq.head;

@@ -29,25 +29,17 @@ void rt_count_mask(struct rt_sched *s, uint64_t mask, int dir)
         else
             s->mask_any |= 1ULL << b;
     }
-    s->mask_live += (uint64_t)(int64_t)dir;
 }
 
 /* What every live thread blocks. */
 static uint64_t hub_sigmask(struct rt_sched *s)
 {
     uint64_t mask = 0, any;
-    gt_t *g;
     int b;
 
-    if (s->mask_live != s->stats.live) {     /* a fork child: count again */
-        memset(s->mask_count, 0, sizeof(s->mask_count));
-        s->mask_any = s->mask_live = 0;
-        for (g = s->all; g; g = g->all_next)
-            rt_count_mask(s, g->sigmask, 1);
-    }
     for (any = s->mask_any; any; any &= any - 1) {
         b = __builtin_ctzll(any);
-        if (s->mask_count[b] == s->mask_live)
+        if (s->mask_count[b] == s->stats.live)
             mask |= 1ULL << b;
     }
     return mask;
@@ -90,8 +82,10 @@ bool gt_signallable(bool on)
 void gt_signal(gt_t *g)
 {
     g->sig_note = true;
-    if (g->state == GT_PARKED && gt_unpark(g))
+    if (g->state == GT_PARKED) {
+        gt_unpark(g);
         g->sig_woke = true;
+    }
 }
 
 static void notified(uv_async_t *a)

@@ -175,7 +175,7 @@ _Noreturn void gt_exit(void *result)
     if (self->joiner)
         gt_unpark(self->joiner);
     rt_switch(self, rt_pick_next(s));
-    abort();                        /* a finished thread is never rt_resumed */
+    abort();                        /* a finished thread is never resumed */
 }
 
 int gt_join_until(gt_t *g, uint64_t deadline, bool try, void **result)
@@ -191,7 +191,7 @@ int gt_join_until(gt_t *g, uint64_t deadline, bool try, void **result)
         return EINVAL;
     g->joiner = self;
     while (g->state != GT_DONE && rc != ETIMEDOUT && rc != ECANCELED)
-        rc = rt_park(deadline, deadline != 0, "join", g);
+        rc = gt_park_until(deadline, "join", g);
     g->joiner = NULL;
     if (g->state != GT_DONE)
         return rc;
