@@ -43,6 +43,24 @@ int shim_fd_new(int fd, enum fdw_kind kind, bool nonblock)
     return fd;
 }
 
+int shim_own_fd(int fd)
+{
+    if (fd >= 0 && !fdw_learn(fd, FDW_NOWAIT, true)) {
+        REAL(close)(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int shim_own_fd_close(int fd)
+{
+    if (fd >= 0) {
+        fdw_forget(fd);
+        REAL(close)(fd);
+    }
+    return -1;
+}
+
 void shim_fd_gone(int fd)
 {
     shim_fd_new(fd, FDW_UNKNOWN, false);
@@ -67,9 +85,7 @@ int shim_fd_dup(int old, int newfd)
     if (!o) {
         fdw_forget(newfd);
     } else if ((n = fdw_learn(newfd, o->kind, o->nonblock))) {
-        n->rcvtimeo = o->rcvtimeo;      /* socket options belong to the socket */
-        n->sndtimeo = o->sndtimeo;
-        n->drains = o->drains;
+        shim_fd_copy_socket(n, o);
     }
     errno = saved;
     return newfd;

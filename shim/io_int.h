@@ -85,6 +85,15 @@ int shim_iov_rest(const struct iovec **iov, int cnt, size_t done, struct iovec *
 /* Point m's buffers at their rest, `done` bytes in (*part as above). */
 void shim_msg_rest(struct msghdr *m, size_t done, struct iovec *part);
 
+/* A socket's own settings, for a new fd on the same socket (dup) or one
+ * that inherits them (accept): its timeouts, and its protocol's reads. */
+static inline void shim_fd_copy_socket(struct fdw_info *to, const struct fdw_info *from)
+{
+    to->rcvtimeo = from->rcvtimeo;
+    to->sndtimeo = from->sndtimeo;
+    to->drains = from->drains;
+}
+
 /* fdnew.c */
 
 /* newfd (-1: the call failed) duplicates old: it gets old's table entry, or

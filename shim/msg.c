@@ -156,13 +156,14 @@ struct rmsg {
 static ssize_t recvmsg_attempt(int fd, size_t done, size_t *total, int flags, void *ctx)
 {
     struct rmsg *c = ctx;
-    struct msghdr m = c->orig;
+    struct msghdr m;
     struct iovec part;
     ssize_t r;
 
     if (!done) {
         r = REAL(recvmsg)(fd, c->msg, flags);
     } else {
+        m = c->orig;
         shim_msg_rest(&m, done, &part);
         r = REAL(recvmsg)(fd, &m, flags);
         if (r >= 0) {

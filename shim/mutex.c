@@ -214,7 +214,7 @@ static int green_unlock(pthread_mutex_t *pm, bool users)
     m->nusers -= users;
     w = gt_waitq_pop(&m->waiters);
     if (w) {
-        take(m, (unsigned)gt_id(w->g));
+        take(m, shim_thread(w->g)->id);
         gt_unpark(w->g);
     } else {
         release(m);

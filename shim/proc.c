@@ -94,22 +94,14 @@ static int exit_fd(const struct wait_call *c, bool *ours)
         return (int)c->id;
     if (pid <= 0 || (fd = (int)REAL(syscall)(SYS_pidfd_open, pid, 0)) < 0)
         return -1;
-    /* The runtime's own fd: no program view of O_NONBLOCK to keep. */
-    if (!fdw_learn(fd, FDW_NOWAIT, true)) {
-        REAL(close)(fd);
-        return -1;
-    }
-    *ours = true;
+    if ((fd = shim_own_fd(fd)) >= 0)
+        *ours = true;
     return fd;
 }
 
 static int drop_exit_fd(int fd, bool ours)
 {
-    if (ours && fd >= 0) {
-        fdw_forget(fd);
-        REAL(close)(fd);
-    }
-    return -1;
+    return ours ? shim_own_fd_close(fd) : -1;
 }
 
 static pid_t wait_child(const struct wait_call *c)

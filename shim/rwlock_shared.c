@@ -40,18 +40,6 @@ int rwlock_shared_rdlock(pthread_rwlock_t *l, uint64_t deadline)
     return poll_try(l, REAL(pthread_rwlock_tryrdlock), deadline);
 }
 
-int rwlock_shared_wrlock(pthread_rwlock_t *l, uint64_t deadline)
-{
-    int err;
-
-    if (held_by_self(l))
-        return EDEADLK;
-    err = poll_try(l, REAL(pthread_rwlock_trywrlock), deadline);
-    if (err == 0)
-        l->__data.__pad2 = (unsigned long)gt_self();
-    return err;
-}
-
 int rwlock_shared_trywrlock(pthread_rwlock_t *l)
 {
     int err = REAL(pthread_rwlock_trywrlock)(l);
@@ -59,6 +47,13 @@ int rwlock_shared_trywrlock(pthread_rwlock_t *l)
     if (err == 0)
         l->__data.__pad2 = (unsigned long)gt_self();
     return err;
+}
+
+int rwlock_shared_wrlock(pthread_rwlock_t *l, uint64_t deadline)
+{
+    if (held_by_self(l))
+        return EDEADLK;
+    return poll_try(l, rwlock_shared_trywrlock, deadline);
 }
 
 int rwlock_shared_unlock(pthread_rwlock_t *l)

@@ -113,8 +113,7 @@ _Noreturn void __pthread_unwind_next(__pthread_unwind_buf_t *buf);
     X(recvmsg) X(recvmmsg) X(sendto) X(sendmsg) X(sendmmsg) X(sendfile) \
     X(sendfile64) X(splice) X(shutdown) X(socket) X(socketpair) X(pipe) \
     X(pipe2) X(eventfd) X(timerfd_create) X(signalfd) X(dup) X(epoll_create) \
-    X(epoll_create1) X(memfd_create) X(open) X(open64) X(openat) X(openat64) \
-    X(creat) X(creat64) X(tee) X(vmsplice) X(copy_file_range) X(inotify_init) \
+    X(epoll_create1) X(memfd_create) X(open) X(openat) X(openat64) X(tee) X(vmsplice) X(copy_file_range) X(inotify_init) \
     X(inotify_init1) X(fanotify_init) X(pidfd_open) X(pidfd_getfd) \
     X(open_by_handle_at) X(fsopen) X(fsmount) X(fspick) X(open_tree) X(fopen) \
     X(fopen64) X(freopen) X(freopen64) X(tmpfile) X(tmpfile64) X(opendir) \
@@ -178,6 +177,12 @@ _Noreturn void __chk_fail(void);
 /* The fd's entry when calls on it should wait cooperatively: it is pollable
  * and the program sees it as blocking. NULL: pass the call through. */
 struct fdw_info *shim_blocking_fd(int fd);
+
+/* An fd the shim opens for itself (a signalfd, a pidfd): recorded as
+ * non-blocking with no program view to keep, or closed when it cannot be
+ * (then -1). shim_own_fd_close forgets and closes one, and returns -1. */
+int shim_own_fd(int fd);
+int shim_own_fd_close(int fd);
 
 /* Wait for readiness before retrying an operation that said EAGAIN. The
  * socket's SO_RCVTIMEO (reads) or SO_SNDTIMEO (writes) bounds the whole call:

@@ -138,7 +138,7 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
     errno = saved_errno;
 }
 
-int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+static int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     bool handler = act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN;
     struct sigaction k, kold;

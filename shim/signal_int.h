@@ -10,6 +10,12 @@
 #define SHIM_SIGCANCEL 32           /* glibc's own signals */
 #define SHIM_SIGSETXID 33
 
+/* glibc's own signals, which programs may not send, catch or block. */
+static inline bool shim_sig_internal(int sig)
+{
+    return sig == SHIM_SIGCANCEL || sig == SHIM_SIGSETXID;
+}
+
 static inline uint64_t shim_sigbit(int sig)
 {
     return 1ULL << (sig - 1);
@@ -56,10 +62,8 @@ int shim_signal_send(gt_t *g, int sig, int code, const union sigval *value);
  * or 0. */
 int shim_signal_take(uint64_t want, siginfo_t *info);
 
-/* signal.c: the sigaction behind every wrapper of the family. */
-int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-/* Whether the program has a handler of its own for sig; whether it has
- * SA_RESTART. */
+/* signal.c: whether the program has a handler of its own for sig; whether
+ * it has SA_RESTART. */
 bool shim_sig_has_handler(int sig);
 bool shim_sig_restarts(int sig);
 

@@ -33,8 +33,7 @@ static int to_old_mask(const sigset_t *set)
 
 static bool bad_signal(int sig, __sighandler_t handler)
 {
-    if (handler == SIG_ERR || sig < 1 || sig >= NSIG || sig == SHIM_SIGCANCEL ||
-        sig == SHIM_SIGSETXID) {
+    if (handler == SIG_ERR || sig < 1 || sig >= NSIG || shim_sig_internal(sig)) {
         errno = EINVAL;
         return true;
     }

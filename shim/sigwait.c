@@ -31,16 +31,7 @@ static int open_sigfd(const sigset_t *set)
         REAL(close)(fd);
         fd = high;
     }
-    return fd;
-}
-
-static int close_sigfd(int fd)
-{
-    if (fd >= 0) {
-        fdw_forget(fd);
-        REAL(close)(fd);
-    }
-    return -1;
+    return shim_own_fd(fd);
 }
 
 /* One signal of `set`, until the deadline (0 = none); `once`: do not wait. */
@@ -71,11 +62,11 @@ static int wait_signal(const sigset_t *set, siginfo_t *info, uint64_t deadline, 
         if (err == EBADF)
             fd = -1;                /* the program closed it: the number is not ours */
         if (err == ECANCELED)
-            fd = close_sigfd(fd);
+            fd = shim_own_fd_close(fd);
         err = shim_sig_wait_end(sw, err, false);
         shim_cancel_point_end(was, err);
     }
-    close_sigfd(fd);
+    shim_own_fd_close(fd);
     return r >= 0 ? (int)shim_keep_errno(r, saved) : r;
 }
 

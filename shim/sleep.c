@@ -21,7 +21,7 @@ static uint64_t timespec_ns(const struct timespec *ts)
  * (if not NULL). */
 static int sleep_ns(uint64_t ns, struct timespec *rem)
 {
-    uint64_t deadline = rt_deadline_after(ns), now;
+    uint64_t deadline = rem ? rt_deadline_after(ns) : 0, now;
     bool was = shim_cancel_point_begin(), sw = shim_sig_wait_begin();
     int err = shim_sig_wait_end(sw, gt_sleep(ns), false);
 

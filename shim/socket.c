@@ -57,11 +57,8 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         return c;
     /* The kernel copies the listener's timeouts to the new socket, which
      * has the listener's protocol. */
-    if ((ci = fdw_learn(c, FDW_SOCKET, flags & SOCK_NONBLOCK))) {
-        ci->rcvtimeo = fi->rcvtimeo;
-        ci->sndtimeo = fi->sndtimeo;
-        ci->drains = fi->drains;
-    }
+    if ((ci = fdw_learn(c, FDW_SOCKET, flags & SOCK_NONBLOCK)))
+        shim_fd_copy_socket(ci, fi);
     return (int)shim_keep_errno(c, saved);
 }
 

@@ -3,7 +3,6 @@
  * A pthread_t under greenrun is the address of the green thread's gt_t. */
 #include <errno.h>
 
-#include "thread_int.h"
 #include "signal_int.h"
 
 /* The stack size the program asked for, or 0 for "the default": glibc

@@ -83,7 +83,7 @@ SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
         return REAL(pthread_sigmask)(how, set, old);
     cur = gt_sigmask(gt_self());
     if (set) {
-        memcpy(&mask, set, sizeof(mask));
+        mask = shim_sigset_bits(set);
         switch (how) {
         case SIG_BLOCK: mask = cur | mask; break;
         case SIG_UNBLOCK: mask = cur & ~mask; break;
@@ -123,7 +123,7 @@ SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
  * refuses its own signals. */
 static int send_signal(gt_t *g, int sig, int code, const union sigval *value)
 {
-    if (sig < 0 || sig >= NSIG || sig == SHIM_SIGCANCEL || sig == SHIM_SIGSETXID)
+    if (sig < 0 || sig >= NSIG || shim_sig_internal(sig))
         return EINVAL;
     if (sig == 0 || gt_finished(g))
         return 0;

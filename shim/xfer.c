@@ -111,9 +111,16 @@ SHIM_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
     return do_sendfile(out, in, off, count);
 }
 
+
+/* Whether fd can be a pipe: FDW_NOWAIT, or FDW_POLLED once splice used it. */
+static bool maybe_pipe(const struct fdw_info *fi)
+{
+    return fi->kind == FDW_NOWAIT || fi->kind == FDW_POLLED;
+}
+
 static bool pipe_nonblock(const struct fdw_info *fi)
 {
-    return fi->nonblock && (fi->kind == FDW_NOWAIT || fi->kind == FDW_POLLED);
+    return fi->nonblock && maybe_pipe(fi);
 }
 
 /* One end of a splice, and the deadline of its waits. */
@@ -193,12 +200,6 @@ SHIM_EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_ou
     return splice_wait(false, &in, off_in, &out, off_out, len, flags);
 }
 
-/* Whether fd can be a pipe: FDW_NOWAIT, or FDW_POLLED once splice used it. */
-static bool maybe_pipe(const struct fdw_info *fi)
-{
-    return fi->kind == FDW_NOWAIT || fi->kind == FDW_POLLED;
-}
-
 /* Both ends must be pipes, which take SPLICE_F_NONBLOCK: anything else gets
  * its EINVAL from the first attempt. It waits only when the program sees
  * both ends blocking. */
@@ -226,7 +227,7 @@ SHIM_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, size_t cnt, unsign
 {
     struct fdw_info *fi;
     uint64_t deadline = 0;
-    int saved = errno;
+    int saved = errno, events = 0;
     ssize_t r;
 
     if (!rt_green())
@@ -234,9 +235,12 @@ SHIM_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, size_t cnt, unsign
     shim_testcancel();
     if ((flags & SPLICE_F_NONBLOCK) || !(fi = fdw_info(fd)))
         return REAL(vmsplice)(fd, iov, cnt, flags);
-    while ((r = REAL(vmsplice)(fd, iov, cnt, flags | SPLICE_F_NONBLOCK)) < 0 && errno == EAGAIN)
-        if (shim_wait_fd(fd, fi, vmsplice_events(fd), &deadline) < 0)
+    while ((r = REAL(vmsplice)(fd, iov, cnt, flags | SPLICE_F_NONBLOCK)) < 0 && errno == EAGAIN) {
+        if (!events)            /* the access mode: asked once, on the first wait */
+            events = vmsplice_events(fd);
+        if (shim_wait_fd(fd, fi, events, &deadline) < 0)
             return -1;
+    }
     return shim_keep_errno(r, saved);
 }
 
