@@ -84,9 +84,11 @@ parse_args() {
 
 wanted() { [[ -n ${WANT[$1]:-} ]]; }
 
-# median VALUES...: the middle value (the lower middle of an even count).
+# median VALUES...: the middle value (the lower middle of an even count);
+# "-" (unmeasured) is left out, and no values give nothing.
 median() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $0 } END { if (NR) print v[int((NR + 1) / 2)] }'
+	printf '%s\n' "$@" | grep -vx -e - -e '' | sort -g |
+		awk '{ v[NR] = $0 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
 # kv FILE KEY: the value of KEY=value in FILE, or nothing.
@@ -118,7 +120,7 @@ declare -A MICRO_ITERS=([yield]=200000 [create]=10000 [handoff]=50000
 	[condvar]=50000 [pipe]=25000 [mutex]=10000000 [recv]=500000)
 
 bench_micro() {
-	local name=$1 mode iters i out order n g
+	local name=$1 mode iters i out order n g m
 	local -A vals
 	iters=${MICRO_ITERS[$name]}
 	((QUICK)) && iters=$((iters / 2))
@@ -141,9 +143,9 @@ bench_micro() {
 		vals[diff]+=" $(awk -v a="$g" -v b="$n" 'BEGIN { if (a == "" || b == "") print "-"; else print a - b }')"
 	done
 	for mode in native greenrun ratio diff; do
-		# shellcheck disable=SC2086  # a list of numbers ("-": unmeasured)
-		set -- $(printf '%s\n' ${vals[$mode]:-} | grep -vx -- -)
-		(($#)) && R[$name,$mode,ns]=$(median "$@")
+		# shellcheck disable=SC2086  # a list of numbers
+		m=$(median ${vals[$mode]:-})
+		[[ -n $m ]] && R[$name,$mode,ns]=$m
 	done
 	echo "bench: [${SECONDS}s] $name: native ${R[$name,native,ns]:-n/a} ns," \
 		"greenrun ${R[$name,greenrun,ns]:-n/a} ns" >&2
@@ -182,7 +184,7 @@ echo_run() {
 }
 
 bench_echo() {
-	local name=$1 conns=${1#echo} mode ref i key order
+	local name=$1 conns=${1#echo} mode ref i key order m
 	local -A vals run
 	for ((i = 0; i < ECHO_RUNS; i++)); do
 		# greenrun runs next to the epoll reference, first and last in turn.
@@ -206,9 +208,9 @@ bench_echo() {
 	done
 	for mode in greenrun native epoll ratio_native ratio_epoll; do
 		for key in "${ECHO_KEYS[@]}"; do
-			# shellcheck disable=SC2086  # a list of numbers ("-": unmeasured)
-			set -- $(printf '%s\n' ${vals[$mode,$key]:-} | grep -vx -- -)
-			(($#)) && R[$name,$mode,$key]=$(median "$@")
+			# shellcheck disable=SC2086  # a list of numbers
+			m=$(median ${vals[$mode,$key]:-})
+			[[ -n $m ]] && R[$name,$mode,$key]=$m
 		done
 	done
 	echo "bench: [${SECONDS}s] $name: requests/s greenrun ${R[$name,greenrun,rps]:-n/a}," \

@@ -280,4 +280,43 @@ static inline struct timespec abs_in(clockid_t clock, long ms)
     return ts;
 }
 
+/* FNV-1a, to compare what went through a pipe with what was sent. */
+#define FNV0 0xcbf29ce484222325ULL
+
+static inline uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+
+    while (n--) {
+        h ^= *p++;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* A reader that empties a pipe slowly: 4 KiB, then a pause of pause_us,
+ * until end of file; what it read is counted and hashed (start at FNV0). */
+struct slow_drain {
+    int fd;
+    unsigned pause_us;
+    size_t total;
+    uint64_t hash;
+};
+
+static inline void *slow_drain(void *arg)
+{
+    struct slow_drain *d = arg;
+    char buf[4096];
+    ssize_t r;
+
+    while ((r = read(d->fd, buf, sizeof(buf))) > 0) {
+        d->hash = fnv(d->hash, buf, (size_t)r);
+        d->total += (size_t)r;
+        usleep(d->pause_us);
+    }
+    if (r < 0)
+        die("read");
+    return NULL;
+}
+
 #endif

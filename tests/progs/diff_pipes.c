@@ -33,15 +33,6 @@
 
 static unsigned char pattern[PLEN + MAXCHUNK];
 
-static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
-{
-    while (n--) {
-        h ^= *p++;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static void xwrite(int fd, const void *buf, size_t n)
 {
     if (write(fd, buf, n) != (ssize_t)n)
@@ -88,7 +79,7 @@ static void make_pattern(void)
 static void *bulk_writer(void *arg)
 {
     struct xfer *x = arg;
-    uint64_t rng = 12345, h = 0xcbf29ce484222325ULL;
+    uint64_t rng = 12345, h = FNV0;
     size_t off = 0, n;
     const unsigned char *p;
 
@@ -109,7 +100,7 @@ static void check_bulk(void)
 {
     static unsigned char buf[MAXCHUNK];
     struct xfer x;
-    uint64_t rng = 777, h = 0xcbf29ce484222325ULL;
+    uint64_t rng = 777, h = FNV0;
     size_t total = 0, bad = 0;
     ssize_t r;
     pthread_t t;

@@ -47,17 +47,6 @@
 
 #define BIG (1 << 20)
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-
-    while (n--) {
-        h ^= *p++;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static void show(const char *label, const char *s)
 {
     printf("%s \"", label);
@@ -191,7 +180,7 @@ static void part_getline(void)
     fp = scripted(for_getline, &s, &t);
     while ((r = getline(&line, &n, fp)) >= 0)
         printf("getline: %zd bytes, buffer %zu, checksum %016llx\n", r, n,
-               (unsigned long long)fnv(0xcbf29ce484222325ULL, line, (size_t)r));
+               (unsigned long long)fnv(FNV0, line, (size_t)r));
     flags("getline at end", fp);
     fclose(fp);
     pthread_join(t, NULL);
@@ -232,7 +221,7 @@ static void *send_pattern(void *arg)
 static void part_fread(void)
 {
     static unsigned char buf[BIG];
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV0;
     volatile size_t items = 20;
     uint32_t x = 12345;
     pthread_t t;
@@ -259,7 +248,7 @@ static void part_fread(void)
     h = fnv(h, buf, r * 7);
     flags("fread at end", fp);
     printf("fread bytes match: %s\n",
-           h == fnv(0xcbf29ce484222325ULL, pattern, 10 + BIG + 84) ? "yes" : "no");
+           h == fnv(FNV0, pattern, 10 + BIG + 84) ? "yes" : "no");
     fclose(fp);
     pthread_join(t, NULL);
 }
@@ -495,30 +484,8 @@ static void part_two_readers(void)
 
 /* ---- 9. writers on a full pipe ---- */
 
-struct drain {
-    int fd;
-    size_t total;
-    uint64_t hash;
-};
 
-/* 4 KiB every 4 ms: about 1 MB/s, so 64 KiB of pipe fill up at once. */
-static void *drain_slowly(void *arg)
-{
-    struct drain *d = arg;
-    char buf[4096];
-    ssize_t r;
-
-    while ((r = read(d->fd, buf, sizeof(buf))) > 0) {
-        d->hash = fnv(d->hash, buf, (size_t)r);
-        d->total += (size_t)r;
-        usleep(4000);
-    }
-    if (r < 0)
-        die("read");
-    return NULL;
-}
-
-static uint64_t sent_hash = 0xcbf29ce484222325ULL;
+static uint64_t sent_hash = FNV0;
 static size_t sent_total;
 
 static void sent(const void *p, size_t n)
@@ -593,7 +560,8 @@ static void big_buffer(FILE *fp) { lines_out(fp, "200 KB-buffered", 10000, false
 static void part_full_pipe(void)
 {
     static char bigbuf[200000];
-    struct drain d = { .hash = 0xcbf29ce484222325ULL };
+    /* 4 KiB every 4 ms: about 1 MB/s, so 64 KiB of pipe fill up at once. */
+    struct slow_drain d = { .pause_us = 4000, .hash = FNV0 };
     pthread_t tick, reader;
     FILE *full, *line, *unbuf, *big;
     int p[2];
@@ -606,7 +574,7 @@ static void part_full_pipe(void)
     setvbuf(unbuf, NULL, _IONBF, 0);
     setvbuf(big, bigbuf, _IOFBF, sizeof(bigbuf));
     d.fd = p[0];
-    reader = spawn(drain_slowly, &d);
+    reader = spawn(slow_drain, &d);
     tick = start_ticker();
     phase("fprintf+fflush", full, full_fprintf);
     phase("fwrite 256 KiB", full, full_fwrite);

@@ -34,19 +34,6 @@
 
 int __underflow(FILE *fp);
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-
-    while (n--) {
-        h ^= *p++;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-#define FNV0 0xcbf29ce484222325ULL
-
 /* The unfortified entry points, which _FORTIFY_SOURCE would replace. */
 static int (*volatile plain_printf)(const char *, ...) = printf;
 static int (*volatile plain_fprintf)(FILE *, const char *, ...) = fprintf;
@@ -65,30 +52,6 @@ static int unread(int fd)
     if (ioctl(fd, FIONREAD, &n) < 0)
         die("FIONREAD");
     return n;
-}
-
-/* ---- a reader that empties a pipe slowly ---- */
-
-struct drain {
-    int fd;
-    size_t total;
-    uint64_t hash;
-};
-
-static void *drain_slowly(void *arg)
-{
-    struct drain *d = arg;
-    char buf[4096];
-    ssize_t r;
-
-    while ((r = read(d->fd, buf, sizeof(buf))) > 0) {
-        d->hash = fnv(d->hash, buf, (size_t)r);
-        d->total += (size_t)r;
-        usleep(300);
-    }
-    if (r < 0)
-        die("read");
-    return NULL;
 }
 
 /* What was meant to be written, and what the calls returned. */
@@ -174,14 +137,14 @@ static void stdout_back(int saved)
 
 static void part_stdout(void)
 {
-    struct drain d = { .hash = FNV0 };
+    struct slow_drain d = { .pause_us = 300, .hash = FNV0 };
     pthread_t reader, tick;
     int p[2], saved, t0;
     const char *word = "word";
 
     xpipe(p);
     d.fd = p[0];
-    reader = spawn(drain_slowly, &d);
+    reader = spawn(slow_drain, &d);
     saved = stdout_to(p[1]);
     close(p[1]);
     tick = start_ticker();
@@ -308,7 +271,7 @@ static void part_buffering(void)
 
 static void part_dprintf(void)
 {
-    struct drain d = { .hash = FNV0 };
+    struct slow_drain d = { .pause_us = 300, .hash = FNV0 };
     pthread_t reader, tick;
     int p[2], t0;
 
@@ -317,7 +280,7 @@ static void part_dprintf(void)
     returned = 0;
     xpipe(p);
     d.fd = p[0];
-    reader = spawn(drain_slowly, &d);
+    reader = spawn(slow_drain, &d);
     tick = start_ticker();
     t0 = ticks;
     for (int i = 0; i < 3000; i++) {
