@@ -118,7 +118,14 @@ sampled() {
 				done <"/proc/$PID/status"
 				read -r st <"/proc/$PID/stat"
 			}
-			[[ -n $s && $s != Z* && -n $st ]] || break   # gone, or exited
+			[[ $s == Z* ]] && break                       # exited
+			if [[ -z $s || -z $st ]]; then
+				# Gone, or /proc unreadable for a moment (in the middle of
+				# the launcher's exec under load): look again.
+				kill -0 "$PID" 2>/dev/null || break
+				read -r -t "$SAMPLE_S" -u "$NAP"
+				continue
+			fi
 			if [[ $n == "$comm" && -n $t ]]; then
 				SAMPLES=$((SAMPLES + 1))
 				((t > THREADS)) && THREADS=$t
